@@ -1,0 +1,244 @@
+"""Checks for the forward convolution (assignment a1_conv_forward).
+
+``check_conv_output_size(fn)`` and ``check_conv2d(fn, topic)`` compare the student's
+functions with PyTorch over a grid of cases. ``topic`` selects one graded part:
+
+- ``"basic"``: the lecture's worked examples (golden), channels, bias, batch;
+- ``"stride_padding"``: int and pair strides and paddings, sizes that do not divide evenly;
+- ``"dilation"``: int and pair dilations, with stride and padding;
+- ``"groups"``: grouped and depthwise convolutions;
+- ``"errors"``: impossible arguments, for which PyTorch raises.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+import torch.nn.functional as F
+
+from cnncourse import lecture
+from cnncourse.checks.core import Case, CheckFailure, random_tensor, run_cases
+
+TOPICS = ("basic", "stride_padding", "dilation", "groups", "errors")
+
+#: Functions that a hand-written convolution must not call while it is checked.
+FORBIDDEN_CONV = (
+    "torch.nn.functional.conv2d",
+    "torch.conv2d",
+    "torch.convolution",
+    "torch._convolution",
+    "torch.nn.functional.conv_transpose2d",
+    "torch.conv_transpose2d",
+)
+FORBIDDEN_REASON = "implement the convolution yourself, with loops over the output."
+
+HINTS = {
+    "basic": "out[n, o, i, j] = bias[o] + sum over c, u, v of x[n, c, i + u, j + v] * weight[o, c, u, v].",
+    "stride_padding": "pad first (zeros on every side), then move the window by stride; "
+                      "H_out = floor((H + 2*padding - dilation*(k - 1) - 1) / stride) + 1.",
+    "dilation": "kernel element (u, v) reads the input at (u*dilation_h, v*dilation_w) from "
+                "the window's corner; the window spans dilation*(k - 1) + 1 pixels.",
+    "groups": "with g groups, output channel o sees only input channels "
+              "[(o // (C_out/g)) * C_in/g, ...) of size C_in/g = weight.shape[1].",
+    "errors": "raise RuntimeError for impossible arguments, as F.conv2d does.",
+}
+
+
+def _conv_case(name, x_shape, w_shape, seed, bias=True, topic="basic", **kwargs) -> Case:
+    x = random_tensor(x_shape, seed)
+    w = random_tensor(w_shape, seed + 1)
+    b = random_tensor((w_shape[0],), seed + 2) if bias else None
+    return Case(name, {"x": x, "weight": w, "bias": b}, kwargs, HINTS[topic])
+
+
+def _golden_cases() -> list[Case]:
+    cases = []
+    for i, (inp, ker) in enumerate([(lecture.EXAMPLE1_INPUT, lecture.EXAMPLE1_KERNEL),
+                                    (lecture.EXAMPLE2_INPUT, lecture.EXAMPLE2_KERNEL)], 1):
+        cases.append(Case(f"lecture worked example {i} (golden)",
+                          {"x": lecture.as_nchw(inp), "weight": lecture.as_nchw(ker), "bias": None},
+                          {}, HINTS["basic"]))
+    return cases
+
+
+def _visible(topic: str, seed: int) -> list[Case]:
+    s = seed * 1000
+    if topic == "basic":
+        return _golden_cases() + [
+            _conv_case("one channel, bias", (1, 1, 6, 6), (1, 1, 3, 3), s + 10),
+            _conv_case("3 -> 4 channels, non-square input and kernel", (2, 3, 6, 5), (4, 3, 3, 2), s + 20),
+            _conv_case("batch 1, 1x1 kernel", (1, 2, 4, 7), (3, 2, 1, 1), s + 30),
+            _conv_case("kernel as large as the input", (2, 2, 3, 4), (2, 2, 3, 4), s + 40, bias=False),
+        ]
+    if topic == "stride_padding":
+        t = "stride_padding"
+        return [
+            _conv_case("stride 2", (1, 2, 7, 7), (2, 2, 3, 3), s + 10, topic=t, stride=2),
+            _conv_case("stride (2, 1)", (2, 1, 8, 6), (3, 1, 3, 2), s + 20, topic=t, stride=(2, 1)),
+            _conv_case("padding 1", (1, 2, 5, 6), (2, 2, 3, 3), s + 30, topic=t, padding=1),
+            _conv_case("padding (2, 0)", (1, 1, 4, 6), (2, 1, 3, 3), s + 40, topic=t, padding=(2, 0)),
+            _conv_case("stride 3, padding 1, size not divisible", (2, 2, 8, 9), (2, 2, 3, 2), s + 50,
+                       topic=t, stride=3, padding=1),
+        ]
+    if topic == "dilation":
+        t = "dilation"
+        return [
+            _conv_case("dilation 2", (1, 1, 7, 7), (1, 1, 3, 3), s + 10, topic=t, dilation=2),
+            _conv_case("dilation (2, 1), non-square kernel", (2, 2, 9, 6), (3, 2, 3, 2), s + 20,
+                       topic=t, dilation=(2, 1)),
+            _conv_case("dilation 2 with stride 2 and padding 1", (1, 3, 8, 7), (2, 3, 3, 3), s + 30,
+                       topic=t, dilation=2, stride=2, padding=1),
+        ]
+    if topic == "groups":
+        t = "groups"
+        return [
+            _conv_case("groups 2", (1, 4, 5, 5), (6, 2, 3, 3), s + 10, topic=t, groups=2),
+            _conv_case("depthwise, groups = channels = 3", (2, 3, 6, 5), (3, 1, 3, 3), s + 20,
+                       topic=t, groups=3),
+            _conv_case("depthwise with multiplier 2", (1, 3, 5, 6), (6, 1, 2, 3), s + 30, topic=t, groups=3),
+            _conv_case("groups 2 with stride and dilation", (2, 4, 9, 8), (4, 2, 2, 3), s + 40, topic=t,
+                       groups=2, stride=(1, 2), dilation=(2, 1)),
+        ]
+    if topic == "errors":
+        t = "errors"
+        return [
+            _conv_case("kernel larger than the input", (1, 1, 3, 3), (1, 1, 4, 2), s + 10, topic=t),
+            _conv_case("input channels do not match the weight", (1, 3, 5, 5), (2, 2, 3, 3), s + 20, topic=t),
+            _conv_case("out channels not divisible by groups", (1, 4, 5, 5), (3, 2, 3, 3), s + 30,
+                       topic=t, groups=2),
+            _conv_case("stride 0", (1, 1, 5, 5), (1, 1, 3, 3), s + 40, topic=t, stride=0),
+            _conv_case("negative padding", (1, 1, 5, 5), (1, 1, 3, 3), s + 50, topic=t, padding=-1),
+            _conv_case("dilation 0", (1, 1, 5, 5), (1, 1, 3, 3), s + 60, topic=t, dilation=0),
+        ]
+    raise ValueError(f"unknown topic {topic!r}; choose one of {TOPICS}")
+
+
+def _pair_or_int(rng: random.Random, low: int, high: int):
+    a, b = rng.randint(low, high), rng.randint(low, high)
+    return a if rng.random() < 0.3 else (a, b)
+
+
+def _as_pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _hidden(topic: str, seed: int, n: int = 6) -> list[Case]:
+    rng = random.Random(f"{topic}-{seed}")
+    if topic == "errors":
+        base = seed * 1000 + 500
+        t = "errors"
+        return [
+            _conv_case("dilated kernel larger than the input", (1, 2, 5, 6), (1, 2, 3, 2), base,
+                       topic=t, dilation=3),
+            _conv_case("kernel wider than the padded input", (2, 1, 6, 2), (1, 1, 2, 5), base + 10,
+                       topic=t, padding=(0, 1)),
+            _conv_case("in channels not divisible by groups", (1, 5, 6, 6), (4, 2, 3, 3), base + 20,
+                       topic=t, groups=2),
+            _conv_case("stride (1, 0)", (1, 1, 5, 5), (1, 1, 2, 2), base + 30, topic=t, stride=(1, 0)),
+            _conv_case("padding (0, -2)", (1, 1, 6, 6), (1, 1, 2, 2), base + 40, topic=t, padding=(0, -2)),
+            _conv_case("groups 0", (1, 2, 5, 5), (2, 2, 3, 3), base + 50, topic=t, groups=0),
+        ]
+    cases = []
+    for i in range(n):
+        kwargs = {}
+        groups = 1
+        if topic == "groups":
+            groups = rng.choice([2, 3])
+            kwargs["groups"] = groups
+        cin_g = 1 if (topic == "groups" and rng.random() < 0.5) else rng.randint(1, 3)
+        cin, cout = cin_g * groups, groups * rng.randint(1, 2)
+        kh, kw = rng.randint(1, 4), rng.randint(1, 4)
+        stride, padding, dilation = 1, 0, 1
+        if topic in ("stride_padding", "dilation", "groups"):
+            stride = _pair_or_int(rng, 1, 3)
+            padding = _pair_or_int(rng, 0, 2)
+        if topic in ("dilation", "groups"):
+            dilation = _pair_or_int(rng, 1, 3) if topic == "dilation" or rng.random() < 0.5 else 1
+        (sh, sw), (ph, pw), (dh, dw) = _as_pair(stride), _as_pair(padding), _as_pair(dilation)
+        if topic == "dilation" and (dh, dw) == (1, 1):
+            dilation, dh = (2, dw), 2
+        if stride != 1:
+            kwargs["stride"] = stride
+        if padding != 0:
+            kwargs["padding"] = padding
+        if dilation != 1:
+            kwargs["dilation"] = dilation
+        min_h = max(1, dh * (kh - 1) + 1 - 2 * ph)
+        min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
+        h, w = min_h + rng.randint(0, 6), min_w + rng.randint(0, 6)
+        batch = rng.choice([1, 2])
+        cases.append(_conv_case(f"random {topic} #{i + 1}", (batch, cin, h, w), (cout, cin_g, kh, kw),
+                                seed * 1000 + 100 + 10 * i, bias=rng.random() < 0.7, topic=topic,
+                                **kwargs))
+    return cases
+
+
+def conv2d_cases(topic: str, family: str = "visible", seed: int = 0) -> list[Case]:
+    """The cases of one topic: the fixed visible list, or seeded hidden ones."""
+    if topic not in TOPICS:
+        raise ValueError(f"unknown topic {topic!r}; choose one of {TOPICS}")
+    if family == "visible":
+        return _visible(topic, seed)
+    if family == "hidden":
+        return _hidden(topic, seed)
+    raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
+
+
+def _conv2d_reference(case: Case):
+    x, w, b = case.inputs.values()
+    return F.conv2d(x, w, b, **case.kwargs)
+
+
+def check_conv2d(conv2d, topic: str = "basic", family: str = "visible", seed: int = 0):
+    """Compare ``conv2d(x, weight, bias, **kwargs)`` with ``F.conv2d`` on one topic's cases."""
+    cases = conv2d_cases(topic, family, seed)
+    return run_cases(conv2d, getattr(conv2d, "__name__", "conv2d"), cases, _conv2d_reference,
+                     what=f"{getattr(conv2d, '__name__', 'conv2d')}, {topic.replace('_', ' & ')}",
+                     family=family, forbidden=FORBIDDEN_CONV, forbidden_reason=FORBIDDEN_REASON)
+
+
+# --- output size -------------------------------------------------------------------------
+
+def conv_output_size_cases(family: str = "visible", seed: int = 0) -> list[Case]:
+    hint = ("H_out = floor((n + 2*padding - dilation*(k - 1) - 1) / stride) + 1; "
+            "raise ValueError when that is less than 1.")
+    if family == "visible":
+        grid = [(5, 3, 1, 0, 1), (28, 5, 1, 0, 1), (50, 3, 2, 4, 3), (100, 5, 1, 2, 1),
+                (7, 3, 2, 1, 1), (8, 3, 3, 0, 1), (6, 2, 4, 1, 2), (3, 5, 1, 0, 1), (4, 3, 1, 0, 2)]
+    elif family == "hidden":
+        rng = random.Random(f"size-{seed}")
+        grid = []
+        while len(grid) < 40:
+            n, k = rng.randint(1, 64), rng.randint(1, 9)
+            s, p, d = rng.randint(1, 4), rng.randint(0, 4), rng.randint(1, 4)
+            grid.append((n, k, s, p, d))
+    else:
+        raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
+    return [Case(f"n={n}, k={k}, stride={s}, padding={p}, dilation={d}", {"n": n, "k": k},
+                 {"stride": s, "padding": p, "dilation": d}, hint) for n, k, s, p, d in grid]
+
+
+def _conv_output_size_reference(case: Case):
+    """The size that ``nn.Conv2d`` really produces; ValueError where PyTorch refuses."""
+    n, k = case.inputs["n"], case.inputs["k"]
+    kw = case.kwargs
+    x = torch.zeros(1, 1, n, 1)
+    w = torch.zeros(1, 1, k, 1)
+    try:
+        out = F.conv2d(x, w, stride=(kw["stride"], 1), padding=(kw["padding"], 0),
+                       dilation=(kw["dilation"], 1))
+    except RuntimeError as exc:
+        return ValueError(f"PyTorch refuses: {str(exc).splitlines()[0]}")
+    return int(out.shape[2])
+
+
+def check_conv_output_size(conv_output_size, family: str = "visible", seed: int = 0):
+    """Compare ``conv_output_size(n, k, stride, padding, dilation)`` with ``nn.Conv2d``."""
+    cases = conv_output_size_cases(family, seed)
+    return run_cases(conv_output_size, "conv_output_size", cases, _conv_output_size_reference,
+                     what="conv_output_size", family=family)
+
+
+__all__ = ["TOPICS", "check_conv2d", "check_conv_output_size", "conv2d_cases",
+           "conv_output_size_cases", "CheckFailure"]

@@ -1,0 +1,9 @@
+"""Interactive widgets of the book, built on anywidget.
+
+Each widget's logic is in its JavaScript file beside this module, so it renders and reacts
+in the static HTML book (no kernel) and stays in sync with Python in a live kernel.
+"""
+
+from cnncourse.widgets.pixel_explorer import PixelExplorer
+
+__all__ = ["PixelExplorer"]

@@ -1,0 +1,37 @@
+"""nbgrader configuration of the course. Instructors run nbgrader from this directory.
+
+    nbgrader generate_assignment a1_conv_forward   # solutions/ -> exercises/
+    nbgrader autograde a1_conv_forward             # autograder/submitted/<student>/...
+    nbgrader generate_feedback a1_conv_forward     # -> autograder/feedback/
+    nbgrader export                                # -> autograder/grades.csv
+
+The course root is this directory, or $CNNCOURSE_COURSE_ROOT when set (the tests grade in
+a throwaway copy that way). Everything nbgrader generates lives under autograder/ and is
+ignored by git.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+root = os.environ.get("CNNCOURSE_COURSE_ROOT") or os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = root
+c.CourseDirectory.course_id = "cnn-course"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.submitted_directory = "autograder/submitted"
+c.CourseDirectory.autograded_directory = "autograder/autograded"
+c.CourseDirectory.feedback_directory = "autograder/feedback"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "autograder", "gradebook.db")
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.egg-info"]
+
+# What students see where a solution was removed.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Grading runs every notebook top to bottom; a cell may take at most this long.
+c.Execute.timeout = 300
+c.Execute.kernel_name = "python3"
+
+c.CsvExportPlugin.to = os.path.join(root, "autograder", "grades.csv")
