@@ -196,6 +196,8 @@ def _run_one(fn, case: Case, expected, tol) -> str | None:
         actual = fn(*args, **case.kwargs)
     except ForbiddenCall as exc:
         return str(exc)
+    except NotImplementedError as exc:  # a RuntimeError, but never a right answer
+        return f"not implemented yet (raised NotImplementedError: {_first_line(exc)})"
     except Exception as exc:  # noqa: BLE001 - any error of the student's is reported
         if isinstance(expected, BaseException):
             if isinstance(exc, type(expected)):

@@ -1,0 +1,137 @@
+"""A throwaway nbgrader course: release, submit, autograde, feedback and export in a folder.
+
+The tests and the grading benchmarks use it to run nbgrader exactly as an instructor does
+(the repository's ``nbgrader_config.py``, no extra flags), but in a temporary course root:
+
+    course = Course(tmp_path, ["a1_conv_forward"])
+    course.release("a1_conv_forward")
+    course.submit("alice", "a1_conv_forward", solved_notebook("a1_conv_forward"))
+    course.autograde("a1_conv_forward")
+    course.export()   # {("alice", "a1_conv_forward"): 100.0}
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+_SOLUTION_REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?\n(.*?)^[ \t]*### END SOLUTION[^\n]*\n?",
+                              re.S | re.M)
+
+
+def nbgrader_env(root: Path | str | None = None) -> dict:
+    """Environment for nbgrader subprocesses: this venv's bin first on PATH (nbgrader runs
+    ``alembic`` from PATH) and, when given, ``CNNCOURSE_COURSE_ROOT``."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("CNNCOURSE_COURSE_ROOT", None)
+    if root is not None:
+        env["CNNCOURSE_COURSE_ROOT"] = str(root)
+    return env
+
+
+def run_nbgrader(args: list[str], root: Path | str | None = None, check: bool = True,
+                 timeout: float | None = 1800) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` from the repository (its nbgrader_config.py) on course ``root``."""
+    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=REPO_ROOT, env=nbgrader_env(root),
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"
+                           f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def source_notebook(assignment: str) -> nbformat.NotebookNode:
+    return nbformat.read(REPO_ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def release_notebook(assignment: str) -> nbformat.NotebookNode:
+    return nbformat.read(REPO_ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def solution_code(assignment: str) -> dict[str, str]:
+    """grade_id -> the cell source with the solution markers removed (kept code inside)."""
+    out = {}
+    for cell in source_notebook(assignment).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            out[meta["grade_id"]] = _SOLUTION_REGION.sub(lambda m: m.group(1), cell.source)
+    return out
+
+
+def solved_notebook(assignment: str, replace: dict[str, str] | None = None,
+                    edit=None) -> nbformat.NotebookNode:
+    """The released notebook with every solution cell filled in from solutions/.
+
+    ``replace`` maps grade_id -> source to use instead (a wrong or partial answer);
+    ``edit(grade_id, source) -> source`` transforms the filled sources (for mutants).
+    """
+    nb = copy.deepcopy(release_notebook(assignment))
+    answers = solution_code(assignment)
+    answers.update(replace or {})
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta["grade_id"] in answers:
+            source = answers[meta["grade_id"]]
+            cell.source = edit(meta["grade_id"], source) if edit else source
+    return nb
+
+
+class Course:
+    """A course root in ``root`` with copies of the given assignments' source notebooks."""
+
+    def __init__(self, root: Path | str, assignments: list[str]):
+        self.root = Path(root)
+        (self.root / "autograder").mkdir(parents=True, exist_ok=True)
+        for name in assignments:
+            shutil.copytree(REPO_ROOT / "solutions" / name, self.root / "solutions" / name,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+                            dirs_exist_ok=True)
+
+    def nbgrader(self, *args: str, check: bool = True, timeout: float | None = 1800):
+        return run_nbgrader(list(args), self.root, check=check, timeout=timeout)
+
+    def release(self, assignment: str) -> Path:
+        self.nbgrader("generate_assignment", assignment, "--force")
+        return self.root / "exercises" / assignment / f"{assignment}.ipynb"
+
+    def submit(self, student: str, assignment: str, notebook, filename: str | None = None) -> Path:
+        """Place a submission: a notebook object, or raw text (possibly not even JSON)."""
+        folder = self.root / "autograder" / "submitted" / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (filename or f"{assignment}.ipynb")
+        if isinstance(notebook, (str, bytes)):
+            path.write_bytes(notebook.encode() if isinstance(notebook, str) else notebook)
+        else:
+            nbformat.write(notebook, path)
+        return path
+
+    def autograde(self, assignment: str, *extra: str, check: bool = True):
+        return self.nbgrader("autograde", assignment, *extra, check=check)
+
+    def generate_feedback(self, assignment: str, *extra: str):
+        return self.nbgrader("generate_feedback", assignment, *extra)
+
+    def feedback_html(self, student: str, assignment: str) -> str:
+        folder = self.root / "autograder" / "feedback" / student / assignment
+        return "\n".join(p.read_text() for p in sorted(folder.glob("*.html")))
+
+    def export(self) -> dict[tuple[str, str], float]:
+        """Run ``nbgrader export`` and read the CSV: (student, assignment) -> score."""
+        self.nbgrader("export")
+        scores = {}
+        with open(self.root / "autograder" / "grades.csv", newline="") as f:
+            for row in csv.DictReader(f):
+                scores[(row["student_id"], row["assignment"])] = float(row["score"])
+        return scores
