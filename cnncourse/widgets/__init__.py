@@ -4,6 +4,7 @@ Each widget's logic is in its JavaScript file beside this module, so it renders 
 in the static HTML book (no kernel) and stays in sync with Python in a live kernel.
 """
 
+from cnncourse.widgets.conv_arithmetic import ConvArithmetic
 from cnncourse.widgets.pixel_explorer import PixelExplorer
 
-__all__ = ["PixelExplorer"]
+__all__ = ["ConvArithmetic", "PixelExplorer"]
