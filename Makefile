@@ -25,6 +25,7 @@ assets: setup
 	$(BIN)/python tools/vendor_assets.py
 
 book: assets
+	rm -rf _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 test: book
