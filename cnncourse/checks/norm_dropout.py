@@ -1,0 +1,692 @@
+"""Checks for batch normalisation and channel dropout (assignment a6_norm_dropout).
+
+The student writes two ``nn.Module`` classes:
+
+- ``BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True)`` with parameters
+  ``weight`` and ``bias`` (``None`` when ``affine=False``) and buffers ``running_mean`` and
+  ``running_var``, the names ``nn.BatchNorm2d`` uses;
+- ``Dropout2d(p=0.5)``.
+
+``check_batchnorm(cls, part)`` grades one part of ``BatchNorm2d`` against ``nn.BatchNorm2d``:
+
+- ``"train"``: training-mode outputs (a golden hand-computed example, non-square shapes,
+  batch 1, ``affine=False``, another ``eps``, float32) and the errors PyTorch raises;
+- ``"running_stats"``: ``running_mean`` and the *unbiased* ``running_var`` after every one
+  of several training steps, for several momenta;
+- ``"eval"``: evaluation-mode outputs from given running statistics, which must not change;
+- ``"gradients"``: float64 ``torch.autograd.gradcheck`` with respect to the input, the
+  weight and the bias, in both modes.
+
+``check_dropout2d(cls, part)`` grades ``Dropout2d`` by its semantics, not against a
+reference's random numbers:
+
+- ``"masks"``: every channel of every sample is either all zero or the input times one
+  common factor; masks differ between samples and channels; identity in eval mode and for
+  ``p = 0``; all zeros for ``p = 1``; ``ValueError`` for ``p`` outside [0, 1];
+- ``"statistics"``: kept values are exactly ``x / (1 - p)``; under fixed seeds the fraction
+  of dropped channels lies within a binomial bound (5 standard deviations) of ``p``, and the
+  mean of the output within the same kind of bound of the mean of the input.
+
+Tolerances: float64 outputs and statistics ``rtol=1e-7, atol=1e-9`` (``FLOAT64_TOL``);
+float32 ``rtol=1e-5, atol=1e-6``; gradcheck ``eps=1e-6, atol=1e-5, rtol=1e-4``.
+While a check runs, ``F.batch_norm``, ``nn.BatchNorm2d``, ``F.dropout2d``, ``nn.Dropout2d``
+and their relatives raise an error if the student's code calls them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from cnncourse.checks.core import (
+    FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, quiet, random_tensor,
+    tensor_mismatch,
+)
+
+BN_PARTS = ("train", "running_stats", "eval", "gradients")
+DROPOUT_PARTS = ("masks", "statistics")
+FLOAT32_TOL = {"rtol": 1e-5, "atol": 1e-6}
+GRADCHECK_TOL = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-4}
+
+FORBIDDEN_BN = (
+    "torch.nn.functional.batch_norm",
+    "torch.batch_norm",
+    "torch.native_batch_norm",
+    "torch.nn.BatchNorm2d",
+    "torch.nn.BatchNorm1d",
+    "torch.nn.functional.instance_norm",
+)
+FORBIDDEN_DROPOUT = (
+    "torch.nn.functional.dropout2d",
+    "torch.nn.functional.dropout",
+    "torch.nn.functional.dropout1d",
+    "torch.nn.functional.dropout3d",
+    "torch.dropout",
+    "torch.feature_dropout",
+    "torch.nn.Dropout2d",
+    "torch.nn.Dropout",
+)
+REASON_BN = "compute the batch statistics and the normalisation yourself."
+REASON_DROPOUT = "draw the channel masks yourself (torch.rand or torch.bernoulli)."
+
+BN_HINTS = {
+    "train": "in training mode use the batch's mean and *biased* variance over (N, H, W) of "
+             "each channel: y = (x - mean) / sqrt(var + eps) * weight + bias; raise ValueError "
+             "when a channel has a single value or the input is not 4-D, RuntimeError when "
+             "the number of channels is not num_features.",
+    "running_stats": "after each training step: running = (1 - momentum) * running + "
+                     "momentum * batch_statistic, and running_var uses the *unbiased* "
+                     "variance (divide by n - 1, n = N*H*W); start from mean 0 and variance 1; "
+                     "update the buffers without tracking gradients.",
+    "eval": "in eval mode (self.training is False) normalise with running_mean and "
+            "running_var and leave them unchanged.",
+    "gradients": "let autograd differentiate through the batch mean and variance: do not "
+                 "detach them or compute them from .data / .item().",
+}
+
+
+def _tol(dtype):
+    return FLOAT64_TOL if dtype == torch.float64 else FLOAT32_TOL
+
+
+@dataclass
+class BNCase:
+    name: str
+    shape: tuple
+    num_features: int
+    seed: int
+    eps: float = 1e-5
+    momentum: float = 0.1
+    affine: bool = True
+    random_affine: bool = True
+    dtype: torch.dtype = torch.float64
+    steps: int = 1
+    inputs: list = field(default_factory=list)  # explicit inputs (golden cases)
+
+    def describe(self) -> str:
+        dt = str(self.dtype).replace("torch.", "")
+        return (f"case '{self.name}': BatchNorm2d({self.num_features}, eps={self.eps:g}, "
+                f"momentum={self.momentum:g}, affine={self.affine}) on input {self.shape} {dt}"
+                + (f", {self.steps} training steps" if self.steps > 1 else ""))
+
+    def make_inputs(self) -> list[torch.Tensor]:
+        if self.inputs:
+            return [t.to(self.dtype) for t in self.inputs]
+        xs = []
+        for step in range(self.steps):
+            x = random_tensor(self.shape, self.seed + step)
+            # a per-channel offset and scale, so that running statistics move visibly
+            if len(self.shape) == 4:
+                c = self.shape[1]
+                x = x * (1 + random_tensor((c,), self.seed + 50 + step).abs())[None, :, None, None]
+                x = x + 2 * random_tensor((c,), self.seed + 70 + step)[None, :, None, None]
+            xs.append(x.to(self.dtype))
+        return xs
+
+
+GOLDEN_X = torch.tensor([[[[1.0, 2.0]]], [[[3.0, 4.0]]]], dtype=torch.float64)  # (2, 1, 1, 2)
+
+
+def golden_batchnorm():
+    """The hand computation for GOLDEN_X (one channel, values 1, 2, 3, 4), eps 1e-5,
+    momentum 0.1: mean 2.5, biased variance 1.25, unbiased variance 5/3."""
+    out = (GOLDEN_X - 2.5) / math.sqrt(1.25 + 1e-5)
+    running_mean = torch.tensor([0.9 * 0.0 + 0.1 * 2.5], dtype=torch.float64)
+    running_var = torch.tensor([0.9 * 1.0 + 0.1 * (5.0 / 3.0)], dtype=torch.float64)
+    return out, running_mean, running_var
+
+
+def _bn_visible(part: str, seed: int) -> list[BNCase]:
+    s = seed * 1000
+    golden = BNCase("golden: one channel with values 1, 2, 3, 4 (by hand)", (2, 1, 1, 2), 1, 0,
+                    random_affine=False, inputs=[GOLDEN_X])
+    if part == "train":
+        return [
+            golden,
+            BNCase("3 channels, non-square, random affine", (4, 3, 5, 6), 3, s + 10),
+            BNCase("affine=False, eps=1e-3", (2, 5, 3, 4), 5, s + 20, eps=1e-3, affine=False),
+            BNCase("batch 1", (1, 4, 3, 3), 4, s + 30),
+            BNCase("odd sizes, default weight and bias", (3, 2, 1, 5), 2, s + 40, random_affine=False),
+            BNCase("float32", (2, 3, 4, 2), 3, s + 50, dtype=torch.float32),
+            BNCase("error: one value per channel", (1, 3, 1, 1), 3, s + 60),
+            BNCase("error: 3-D input", (3, 4, 4), 3, s + 70),
+            BNCase("error: 4 channels, num_features=3", (2, 4, 3, 3), 3, s + 80),
+        ]
+    if part == "running_stats":
+        return [
+            golden,
+            BNCase("momentum 0.1, 4 steps", (4, 3, 5, 6), 3, s + 10, steps=4),
+            BNCase("momentum 0.5, batch 1, 3 steps", (1, 2, 3, 4), 2, s + 20, momentum=0.5, steps=3),
+            BNCase("momentum 1.0: the last batch's statistics", (2, 3, 2, 3), 3, s + 30, momentum=1.0,
+                   steps=2),
+            BNCase("two values per channel (unbiased factor 2)", (2, 4, 1, 1), 4, s + 40, steps=3,
+                   affine=False),
+        ]
+    if part == "eval":
+        return [
+            BNCase("eval, 3 channels", (2, 3, 4, 5), 3, s + 10),
+            BNCase("eval, one value per channel is fine", (1, 3, 1, 1), 3, s + 20),
+            BNCase("eval, affine=False, eps=0.1", (3, 2, 2, 3), 2, s + 30, eps=0.1, affine=False),
+            BNCase("eval, float32", (2, 4, 3, 3), 4, s + 40, dtype=torch.float32),
+        ]
+    if part == "gradients":
+        return [
+            BNCase("gradients, 3 channels", (2, 3, 2, 3), 3, s + 10),
+            BNCase("gradients, batch 1, affine=False", (1, 2, 3, 2), 2, s + 20, affine=False),
+            BNCase("gradients, two values per channel", (2, 2, 1, 1), 2, s + 30, eps=1e-3),
+        ]
+    raise ValueError(f"unknown part {part!r}; choose one of {BN_PARTS}")
+
+
+def _bn_hidden(part: str, seed: int, n: int = 5) -> list[BNCase]:
+    rng = random.Random(f"bn-{part}-{seed}")
+    cases = []
+    for i in range(n):
+        c = rng.randint(1, 5)
+        batch = rng.choice([1, 2, 3])
+        h, w = rng.randint(1, 5), rng.randint(1, 5)
+        if batch * h * w < 2:
+            w = 2
+        if part == "gradients":
+            h, w = min(h, 3), min(w, 3)
+        kwargs = dict(eps=rng.choice([1e-5, 1e-3, 0.05]), affine=rng.random() < 0.7,
+                      momentum=rng.choice([0.1, 0.3, 0.9]))
+        if part == "running_stats":
+            kwargs["steps"] = rng.randint(2, 4)
+        if part in ("train", "eval") and rng.random() < 0.3:
+            kwargs["dtype"] = torch.float32
+        cases.append(BNCase(f"random {part} #{i + 1}", (batch, c, h, w), c, seed * 1000 + 100 + 10 * i,
+                            **kwargs))
+    if part == "train":
+        c = rng.randint(2, 4)
+        cases += [
+            BNCase("error: one value per channel", (1, c, 1, 1), c, seed * 1000 + 900),
+            BNCase("error: 2-D input", (3, c), c, seed * 1000 + 910),
+            BNCase(f"error: {c + 1} channels, num_features={c}", (2, c + 1, 2, 2), c, seed * 1000 + 920),
+        ]
+    return cases
+
+
+def batchnorm_cases(part: str, family: str = "visible", seed: int = 0) -> list[BNCase]:
+    if part not in BN_PARTS:
+        raise ValueError(f"unknown part {part!r}; choose one of {BN_PARTS}")
+    if family == "visible":
+        return _bn_visible(part, seed)
+    if family == "hidden":
+        return _bn_hidden(part, seed)
+    raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
+
+
+# --- building the student's and the reference module ------------------------------------
+
+def _reference_module(case: BNCase) -> nn.BatchNorm2d:
+    ref = nn.BatchNorm2d(case.num_features, eps=case.eps, momentum=case.momentum,
+                         affine=case.affine).to(case.dtype)
+    if case.affine and case.random_affine:
+        with torch.no_grad():
+            ref.weight.copy_(random_tensor((case.num_features,), case.seed + 7))
+            ref.bias.copy_(random_tensor((case.num_features,), case.seed + 8))
+    return ref
+
+
+def _student_module(cls, case: BNCase, ref: nn.BatchNorm2d) -> nn.Module:
+    """The student's module with the reference's parameters; raises CheckFailure."""
+    try:
+        mod = cls(case.num_features, eps=case.eps, momentum=case.momentum, affine=case.affine)
+    except ForbiddenCall:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise CheckFailure(f"BatchNorm2d({case.num_features}, eps={case.eps:g}, momentum="
+                           f"{case.momentum:g}, affine={case.affine}) raised "
+                           f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(mod, nn.Module):
+        raise CheckFailure("BatchNorm2d must be an nn.Module subclass")
+    params = dict(mod.named_parameters())
+    buffers = dict(mod.named_buffers())
+    for name in ("running_mean", "running_var"):
+        if name not in buffers:
+            raise CheckFailure(f"{case.describe()}\n    the module has no buffer '{name}': create "
+                               f"it with self.register_buffer('{name}', ...)")
+    if case.affine:
+        for name in ("weight", "bias"):
+            if name not in params:
+                raise CheckFailure(f"{case.describe()}\n    affine=True but the module has no "
+                                   f"parameter '{name}' (an nn.Parameter of shape (num_features,))")
+    elif params:
+        raise CheckFailure(f"{case.describe()}\n    affine=False but the module has parameters "
+                           f"{sorted(params)}; set weight and bias to None")
+    mod = mod.to(case.dtype)
+    # the initial state of nn.BatchNorm2d
+    init = {"running_mean": torch.zeros(case.num_features, dtype=case.dtype),
+            "running_var": torch.ones(case.num_features, dtype=case.dtype)}
+    if case.affine:
+        init["weight"] = torch.ones(case.num_features, dtype=case.dtype)
+        init["bias"] = torch.zeros(case.num_features, dtype=case.dtype)
+    state = dict(mod.named_buffers()) | dict(mod.named_parameters())
+    for name, expected in init.items():
+        problem = tensor_mismatch(state[name].detach(), expected, **_tol(case.dtype))
+        if problem is not None:
+            raise CheckFailure(f"{case.describe()}\n    initial {name}: {problem}\n"
+                               f"hint: nn.BatchNorm2d starts with weight 1, bias 0, running_mean 0 "
+                               f"and running_var 1.")
+    if case.affine:
+        with torch.no_grad():
+            mod.weight.copy_(ref.weight)
+            mod.bias.copy_(ref.bias)
+    return mod
+
+
+def _fail(what, family, failures, total, max_reported=3):
+    shown = "\n".join(text for text, _ in failures[:max_reported])
+    more = len(failures) - max_reported
+    hints = list(dict.fromkeys(h for _, h in failures[:max_reported] if h))
+    raise CheckFailure(f"{what}: {len(failures)} of {total} {family} cases failed.\n{shown}"
+                       + (f"\n({more} more failing cases not shown)" if more > 0 else "")
+                       + "".join(f"\nhint: {h}" for h in hints))
+
+
+def _call(fn, *args):
+    """Run the student's code; return (result, problem)."""
+    try:
+        return fn(*args), None
+    except ForbiddenCall as exc:
+        return None, str(exc)
+    except CheckFailure as exc:
+        return None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - any error of the student's is reported
+        return None, f"raised {type(exc).__name__}: {_first_line(exc)}"
+
+
+def _first_line(exc) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else ""
+
+
+def _bn_expectations(case: BNCase, part: str):
+    """What nn.BatchNorm2d does on this case (computed before anything is forbidden)."""
+    ref = _reference_module(case)
+    xs = case.make_inputs()
+    if case.inputs and part in ("train", "running_stats"):  # the golden case, by hand
+        out, mean, var = golden_batchnorm()
+        return ref, xs, [out] if part == "train" else [(mean, var)]
+    if part == "train":
+        try:
+            return ref, xs, [ref(xs[0])]
+        except Exception as exc:  # noqa: BLE001 - PyTorch refuses: an error case
+            return ref, xs, exc
+    if part == "running_stats":
+        stats = []
+        with torch.no_grad():
+            for x in xs:
+                ref(x)
+                stats.append((ref.running_mean.clone(), ref.running_var.clone()))
+        return ref, xs, stats
+    if part == "eval":
+        mean = 2 * random_tensor((case.num_features,), case.seed + 20)
+        var = 0.3 + random_tensor((case.num_features,), case.seed + 21) ** 2
+        with torch.no_grad():
+            ref.running_mean.copy_(mean)
+            ref.running_var.copy_(var)
+        ref.eval()
+        return ref, xs, [ref(xs[0]).detach()]
+    return ref, xs, None
+
+
+def _bn_one(cls, case: BNCase, part: str, ref, xs, expected) -> str | None:
+    describe = case.describe()
+    tol = _tol(case.dtype)
+    try:
+        mod = _student_module(cls, case, ref)
+    except CheckFailure as exc:
+        return str(exc) if str(exc).startswith("case") else f"{describe}\n    {exc}"
+    if part == "train":
+        mod.train()
+        actual, problem = _call(mod, xs[0].clone())
+        if isinstance(expected, BaseException):
+            if problem is None:
+                return (f"{describe}\n    returned {tuple(actual.shape) if isinstance(actual, torch.Tensor) else actual!r}"
+                        f" but nn.BatchNorm2d raises {type(expected).__name__}: "
+                        f"{_first_line(expected)}")
+            if problem.startswith(f"raised {type(expected).__name__}"):
+                return None
+            return (f"{describe}\n    {problem}; nn.BatchNorm2d raises "
+                    f"{type(expected).__name__}: {_first_line(expected)}")
+        if problem is not None:
+            return f"{describe}\n    {problem}"
+        problem = tensor_mismatch(actual, expected[0], **tol)
+        return None if problem is None else f"{describe}\n    output: {problem}"
+    if part == "running_stats":
+        mod.train()
+        for step, (x, (mean, var)) in enumerate(zip(xs, expected), 1):
+            actual, problem = _call(mod, x.clone())
+            if problem is not None:
+                return f"{describe}\n    step {step}: {problem}"
+            buffers = dict(mod.named_buffers())
+            for name, exp in (("running_mean", mean), ("running_var", var)):
+                problem = tensor_mismatch(buffers[name], exp, **tol)
+                if problem is not None:
+                    return f"{describe}\n    {name} after step {step}: {problem}"
+                if buffers[name].requires_grad:
+                    return f"{describe}\n    {name} after step {step} requires grad; update it under torch.no_grad()"
+        return None
+    if part == "eval":
+        with torch.no_grad():
+            buffers = dict(mod.named_buffers())
+            buffers["running_mean"].copy_(ref.running_mean)
+            buffers["running_var"].copy_(ref.running_var)
+        mod.eval()
+        actual, problem = _call(mod, xs[0].clone())
+        if problem is not None:
+            return f"{describe}\n    {problem}"
+        problem = tensor_mismatch(actual, expected[0], **tol)
+        if problem is not None:
+            return f"{describe}\n    eval output: {problem}"
+        buffers = dict(mod.named_buffers())
+        for name in ("running_mean", "running_var"):
+            problem = tensor_mismatch(buffers[name].detach(), getattr(ref, name), **tol)
+            if problem is not None:
+                return f"{describe}\n    {name} changed in eval mode: {problem}"
+        return None
+    if part == "gradients":
+        return _bn_gradcheck(mod, case, xs[0])
+    raise ValueError(part)
+
+
+def _bn_gradcheck(mod, case: BNCase, x) -> str | None:
+    from torch.func import functional_call
+
+    for mode in ("train", "eval"):
+        mod.train(mode == "train")
+        if mode == "eval":
+            with torch.no_grad():
+                buffers = dict(mod.named_buffers())
+                buffers["running_mean"].copy_(random_tensor((case.num_features,), case.seed + 30))
+                buffers["running_var"].copy_(0.5 + random_tensor((case.num_features,), case.seed + 31) ** 2)
+        inputs = [x.detach().clone().requires_grad_(True)]
+        if case.affine:
+            inputs += [p.detach().clone().requires_grad_(True) for p in (mod.weight, mod.bias)]
+
+        def f(*args):
+            overrides = {"weight": args[1], "bias": args[2]} if case.affine else {}
+            return functional_call(mod, overrides, (args[0],))
+
+        names = "input, weight and bias" if case.affine else "input"
+        try:
+            ok = torch.autograd.gradcheck(f, tuple(inputs), raise_exception=True, **GRADCHECK_TOL)
+        except ForbiddenCall as exc:
+            return f"{case.describe()}\n    {exc}"
+        except Exception as exc:  # noqa: BLE001 - GradcheckError, or the student's error
+            text = str(exc).strip()
+            return (f"{case.describe()}\n    gradcheck in {mode} mode with respect to the {names} "
+                    f"failed: {type(exc).__name__}: {text[:600]}")
+        if not ok:
+            return f"{case.describe()}\n    gradcheck in {mode} mode failed"
+    return None
+
+
+def check_batchnorm(cls, part: str = "train", family: str = "visible", seed: int = 0) -> CheckReport:
+    """Grade one part of the student's ``BatchNorm2d`` class against ``nn.BatchNorm2d``."""
+    cases = batchnorm_cases(part, family, seed)
+    what = f"BatchNorm2d, {part.replace('_', ' ')}"
+    failures = []
+    with quiet():
+        expectations = [_bn_expectations(case, part) for case in cases]
+        student_fns = [f for f in vars(cls).values() if callable(f)] if isinstance(cls, type) else []
+        with forbid_calls(FORBIDDEN_BN, REASON_BN, student_fns):
+            for case, (ref, xs, expected) in zip(cases, expectations):
+                problem = _bn_one(cls, case, part, ref, xs, expected)
+                if problem is not None:
+                    failures.append((problem, BN_HINTS[part]))
+    if failures:
+        _fail(what, family, failures, len(cases))
+    return CheckReport(what, family, len(cases))
+
+
+# --- Dropout2d ---------------------------------------------------------------------------
+
+@dataclass
+class DropCase:
+    name: str
+    shape: tuple
+    p: float
+    seed: int
+    dtype: torch.dtype = torch.float64
+    mode: str = "train"           # "train", "eval", or "construct" (an error case)
+    golden: bool = False
+
+    def describe(self) -> str:
+        dt = str(self.dtype).replace("torch.", "")
+        return (f"case '{self.name}': Dropout2d(p={self.p:g}) in {self.mode} mode on input "
+                f"{self.shape} {dt}, torch.manual_seed({self.seed})")
+
+    def make_input(self) -> torch.Tensor:
+        if self.golden:  # the lecture's example: torch.arange(1, 17).reshape(1, 4, 2, 2)
+            return torch.arange(1, 17, dtype=self.dtype).reshape(1, 4, 2, 2)
+        x = random_tensor(self.shape, self.seed)
+        x = torch.where(x.abs() < 1e-3, torch.full_like(x, 0.5), x)  # no zeros in the input
+        return x.to(self.dtype)
+
+
+DROP_HINTS = {
+    "masks": "draw one keep/drop decision per (sample, channel), a mask of shape (N, C, 1, 1), "
+             "and multiply: each channel is kept whole or zeroed whole; return the input "
+             "unchanged in eval mode; raise ValueError for p outside [0, 1].",
+    "statistics": "drop a channel with probability p (keep it with probability 1 - p) and "
+                  "scale the kept ones by 1 / (1 - p), so that the expected output equals the "
+                  "input (inverted dropout); for p = 1 return zeros.",
+}
+
+
+def _drop_visible(part: str, seed: int) -> list[DropCase]:
+    s = seed * 1000
+    if part == "masks":
+        return [
+            DropCase("lecture example (golden): arange(1, 17) as 1x4x2x2", (1, 4, 2, 2), 0.5, s + 1,
+                     golden=True),
+            DropCase("p=0.5, 16 samples x 16 channels", (16, 16, 3, 2), 0.5, s + 10),
+            DropCase("p=0.3, batch 1, odd sizes", (1, 7, 3, 5), 0.3, s + 20),
+            DropCase("p=0.5, float32", (4, 6, 2, 3), 0.5, s + 30, dtype=torch.float32),
+            DropCase("eval mode is the identity", (2, 3, 4, 4), 0.5, s + 40, mode="eval"),
+            DropCase("p=0 keeps everything", (3, 4, 2, 2), 0.0, s + 50),
+            DropCase("p=1 drops everything", (3, 4, 2, 2), 1.0, s + 60),
+            DropCase("error: p=-0.1", (1, 1, 1, 1), -0.1, s + 70, mode="construct"),
+            DropCase("error: p=1.5", (1, 1, 1, 1), 1.5, s + 80, mode="construct"),
+        ]
+    if part == "statistics":
+        return [
+            DropCase("lecture example (golden): kept channels doubled", (1, 4, 2, 2), 0.5, s + 1,
+                     golden=True),
+            DropCase("p=0.5, 2048 channels", (32, 64, 2, 2), 0.5, s + 10),
+            DropCase("p=0.2, 2048 channels", (64, 32, 1, 3), 0.2, s + 20),
+            DropCase("p=0.8, 2048 channels, float32", (16, 128, 2, 1), 0.8, s + 30, dtype=torch.float32),
+        ]
+    raise ValueError(f"unknown part {part!r}; choose one of {DROPOUT_PARTS}")
+
+
+def _drop_hidden(part: str, seed: int, n: int = 4) -> list[DropCase]:
+    rng = random.Random(f"drop-{part}-{seed}")
+    cases = []
+    for i in range(n):
+        p = rng.choice([0.1, 0.25, 0.4, 0.6, 0.75])
+        if part == "masks":
+            shape = (rng.randint(8, 12), rng.randint(8, 12), rng.randint(1, 4), rng.randint(1, 4))
+        else:
+            shape = (rng.randint(24, 40), rng.randint(48, 80), rng.randint(1, 2), rng.randint(1, 3))
+        dtype = torch.float32 if rng.random() < 0.3 else torch.float64
+        cases.append(DropCase(f"random {part} #{i + 1}", shape, p, seed * 1000 + 100 + 10 * i, dtype))
+    if part == "masks":
+        base = seed * 1000 + 900
+        cases += [
+            DropCase("eval mode is the identity", (1, 5, 3, 2), rng.choice([0.2, 0.7]), base, mode="eval"),
+            DropCase("p=0 keeps everything", (2, 3, 1, 4), 0.0, base + 1),
+            DropCase("p=1 drops everything", (1, 6, 2, 3), 1.0, base + 2, dtype=torch.float32),
+            DropCase("error: p=-0.5", (1, 1, 1, 1), -0.5, base + 3, mode="construct"),
+            DropCase("error: p=1.01", (1, 1, 1, 1), 1.01, base + 4, mode="construct"),
+        ]
+    return cases
+
+
+def dropout2d_cases(part: str, family: str = "visible", seed: int = 0) -> list[DropCase]:
+    if part not in DROPOUT_PARTS:
+        raise ValueError(f"unknown part {part!r}; choose one of {DROPOUT_PARTS}")
+    if family == "visible":
+        return _drop_visible(part, seed)
+    if family == "hidden":
+        return _drop_hidden(part, seed)
+    raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
+
+
+def _run_dropout(cls, case: DropCase):
+    """(input, output, problem) of the student's module on one case, under a fixed seed."""
+    x = case.make_input()
+    try:
+        mod = cls(p=case.p)
+    except ForbiddenCall as exc:
+        return x, None, str(exc)
+    except Exception as exc:  # noqa: BLE001
+        if case.mode == "construct":
+            if isinstance(exc, ValueError):
+                return x, None, None
+            return x, None, (f"Dropout2d(p={case.p:g}) raised {type(exc).__name__}; nn.Dropout2d "
+                             f"raises ValueError")
+        return x, None, f"Dropout2d(p={case.p:g}) raised {type(exc).__name__}: {_first_line(exc)}"
+    if case.mode == "construct":
+        return x, None, f"Dropout2d(p={case.p:g}) was created, but nn.Dropout2d raises ValueError"
+    if not isinstance(mod, nn.Module):
+        return x, None, "Dropout2d must be an nn.Module subclass"
+    mod.train(case.mode == "train")
+    x_in = x.clone()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(case.seed)
+        out, problem = _call(mod, x_in)
+    if problem is not None:
+        return x, None, problem
+    if not torch.equal(x_in, x):
+        return x, None, "the input was modified in place; return a new tensor"
+    if type(out) is not torch.Tensor:
+        return x, None, f"returned {type(out).__name__}, expected a torch.Tensor"
+    problem = tensor_mismatch(out, torch.zeros_like(x), rtol=0.0, atol=math.inf)
+    if problem is not None:  # dtype, device, shape or non-finite values
+        return x, None, problem
+    return x, out.detach(), None
+
+
+def _channels(x: torch.Tensor, out: torch.Tensor):
+    """Per (sample, channel): dropped (all zero) and the ratios out / x."""
+    n, c = x.shape[:2]
+    xs, os_ = x.reshape(n, c, -1).double(), out.reshape(n, c, -1).double()
+    dropped = (os_ == 0).all(dim=2)
+    return xs, os_, dropped
+
+
+def _drop_masks_one(case: DropCase, x, out) -> str | None:
+    tol = _tol(case.dtype)
+    if case.mode == "eval" or case.p == 0:
+        problem = tensor_mismatch(out, x, 0, 0)
+        what = "eval mode" if case.mode == "eval" else "p=0"
+        return None if problem is None else f"{what} must return the input unchanged: {problem}"
+    if case.p == 1:
+        problem = tensor_mismatch(out, torch.zeros_like(x), 0, 0)
+        return None if problem is None else f"p=1 must return zeros: {problem}"
+    xs, os_, dropped = _channels(x, out)
+    partial = ((os_ == 0).any(dim=2) & ~dropped).nonzero()
+    if len(partial):
+        n, c = (int(v) for v in partial[0])
+        return (f"sample {n}, channel {c} is partly zero: Dropout2d must drop whole channels "
+                f"({len(partial)} such channels)")
+    kept = ~dropped
+    if bool(kept.any()):
+        ratios = (os_ / xs)[kept]                       # (kept channels, H*W)
+        factor = ratios.flatten()[0]
+        err = (ratios - factor).abs()
+        allowed = tol["atol"] + tol["rtol"] * factor.abs()
+        if bool((err > allowed).any()):
+            k = int(torch.argmax(err.max(dim=1).values))
+            n, c = (int(v) for v in kept.nonzero()[k])
+            return (f"sample {n}, channel {c} is not the input times the common factor "
+                    f"{float(factor):.6g} of the kept channels (largest deviation "
+                    f"{float(err.max()):.3g}): kept channels must be x times one number")
+    n, c = dropped.shape
+    if n > 1 and c > 1 and x.numel() >= 64:
+        if bool((dropped == dropped[:1]).all()):
+            return "every sample got the same channel mask: draw a mask per (sample, channel)"
+        if bool((dropped == dropped[:, :1]).all()):
+            return "all channels of a sample are dropped or kept together: draw a mask per channel"
+    return None
+
+
+def _drop_stats_one(case: DropCase, x, out) -> str | None:
+    tol = _tol(case.dtype)
+    xs, os_, _ = _channels(x, out)
+    nonzero = os_ != 0
+    if bool(nonzero.any()):
+        scale = 1.0 / (1.0 - case.p)
+        err = torch.where(nonzero, (os_ / xs - scale).abs(), torch.zeros_like(xs))
+        allowed = tol["atol"] + tol["rtol"] * scale
+        if bool((err > allowed).any()):
+            flat = int(torch.argmax(err))
+            n, c, k = (int(v) for v in torch.unravel_index(torch.tensor(flat), err.shape))
+            return (f"kept values must be exactly x / (1 - p) = x * {scale:.6g}; sample {n}, "
+                    f"channel {c}, element {k} is x * {float(os_[n, c, k] / xs[n, c, k]):.6g}")
+    if case.golden:
+        return None
+    # fraction of zeros: equals the fraction of dropped channels when whole channels drop
+    m = x.shape[0] * x.shape[1]
+    zero_fraction = float((out == 0).double().mean())
+    sd = math.sqrt(case.p * (1 - case.p) / m)
+    bound = 5 * sd + 1 / m
+    if abs(zero_fraction - case.p) > bound:
+        return (f"{zero_fraction:.4f} of the values are dropped, expected p = {case.p:g} "
+                f"(allowed +- {bound:.4f}, 5 binomial standard deviations over {m} channels)")
+    # the mean is preserved: E[out] = x when kept values are scaled by 1/(1-p)
+    channel_means = xs.mean(dim=2)
+    mean_in = float(channel_means.mean())
+    mean_out = float(os_.mean())
+    sd_mean = math.sqrt(case.p / (1 - case.p) * float((channel_means ** 2).mean()) / m)
+    bound = 5 * sd_mean + 1e-9
+    if abs(mean_out - mean_in) > bound:
+        return (f"the mean of the output is {mean_out:.5g}, the input's is {mean_in:.5g} "
+                f"(allowed +- {bound:.3g}, 5 standard deviations): dropout must preserve the "
+                f"mean in expectation")
+    return None
+
+
+def check_dropout2d(cls, part: str = "masks", family: str = "visible", seed: int = 0) -> CheckReport:
+    """Grade one part of the student's ``Dropout2d`` class by its semantics and statistics."""
+    cases = dropout2d_cases(part, family, seed)
+    what = f"Dropout2d, {part}"
+    failures = []
+    student_fns = [f for f in vars(cls).values() if callable(f)] if isinstance(cls, type) else []
+    with quiet(), forbid_calls(FORBIDDEN_DROPOUT, REASON_DROPOUT, student_fns):
+        for case in cases:
+            if part == "statistics" and not case.golden:
+                case = _positive(case)
+            x, out, problem = _run_dropout(cls, case)
+            if problem is None and out is not None:
+                check = _drop_masks_one if part == "masks" else _drop_stats_one
+                problem = check(case, x, out)
+            if problem is not None:
+                failures.append((f"{case.describe()}\n    {problem}", DROP_HINTS[part]))
+    if failures:
+        _fail(what, family, failures, len(cases))
+    return CheckReport(what, family, len(cases))
+
+
+class _PositiveCase(DropCase):
+    """Statistics cases use positive inputs near 1, so that the mean test has power."""
+
+    def make_input(self) -> torch.Tensor:
+        x = 1 + 0.25 * random_tensor(self.shape, self.seed)
+        return x.clamp_min(0.05).to(self.dtype)
+
+
+def _positive(case: DropCase) -> DropCase:
+    return _PositiveCase(**{k: getattr(case, k) for k in DropCase.__dataclass_fields__})
+
+
+__all__ = ["BN_PARTS", "DROPOUT_PARTS", "check_batchnorm", "check_dropout2d", "batchnorm_cases",
+           "dropout2d_cases", "golden_batchnorm", "GOLDEN_X", "CheckFailure"]
