@@ -103,7 +103,11 @@ def tensor_mismatch(actual, expected: torch.Tensor, rtol: float, atol: float) ->
 
 def _resolve(dotted: str):
     module_name, attr = dotted.rsplit(".", 1)
-    return importlib.import_module(module_name), attr
+    try:
+        return importlib.import_module(module_name), attr
+    except ModuleNotFoundError:  # a class attribute, e.g. "torch.Tensor.unfold"
+        owner, name = _resolve(module_name)
+        return getattr(owner, name), attr
 
 
 @contextlib.contextmanager

@@ -1,0 +1,560 @@
+"""Checks for convolution as matrix multiplication (assignment a2_conv_as_matmul).
+
+Three functions are checked, each on one graded part (``topic``) at a time:
+
+- ``check_conv_matrix(fn)``: the L09 matrix ``M`` with ``M @ x.flatten() ==
+  conv(x).flatten()`` for a single-channel (kH, kW) kernel, against
+  :func:`cnncourse.conv_matrix.conv_matrix`;
+- ``check_conv2d_im2col(fn, topic)``: the convolution as one matrix product, against
+  ``F.conv2d``; topics ``"basic"`` (golden lecture examples, channels, bias, batch),
+  ``"stride_padding_dilation"`` (groups 1), ``"groups"`` (grouped and depthwise, with stride
+  and padding, dilation 1) and ``"errors"``;
+- ``check_im2col_speed(fn)``: the same function on (8, 16, 32, 32)×(32, 16, 3, 3), timed
+  against ``F.conv2d`` (median of several runs);
+- ``check_conv_transpose2d(fn, topic)``: against ``F.conv_transpose2d``; topics
+  ``"basic"`` (the L30 golden example, channels, bias, batch), ``"stride_padding"`` (stride,
+  padding, output_padding, dilation; groups 1), ``"groups"`` and ``"errors"``.
+
+The topics are disjoint on purpose: a bug in one feature costs the points of that part only.
+Values are compared in float64 with ``FLOAT64_TOL`` (rtol 1e-7, atol 1e-9); the timed case
+runs in float32 and is compared with rtol 1e-4, atol 1e-4.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from cnncourse import conv_matrix as _reference_module
+from cnncourse import lecture
+from cnncourse.checks.core import (Case, CheckFailure, CheckReport, forbid_calls, quiet,
+                                   random_tensor, run_cases, tensor_mismatch)
+
+CONV2D_TOPICS = ("basic", "stride_padding_dilation", "groups", "errors")
+TRANSPOSE_TOPICS = ("basic", "stride_padding", "groups", "errors")
+
+#: Every convolution PyTorch offers, and the course's own reference implementations.
+FORBIDDEN_CONV = (
+    "torch.nn.functional.conv2d",
+    "torch.conv2d",
+    "torch.convolution",
+    "torch._convolution",
+    "torch.nn.functional.conv_transpose2d",
+    "torch.conv_transpose2d",
+    "torch.nn.grad.conv2d_input",
+    "torch.nn.grad.conv2d_weight",
+    "cnncourse.conv_matrix.conv_matrix",
+    "cnncourse.conv_matrix.im2col",
+    "cnncourse.conv_matrix.conv2d_im2col",
+)
+#: ... and every ready-made im2col / col2im.
+FORBIDDEN_UNFOLD = FORBIDDEN_CONV + (
+    "torch.nn.functional.unfold",
+    "torch.nn.functional.fold",
+    "torch.nn.Unfold",
+    "torch.nn.Fold",
+    "torch.Tensor.unfold",
+    "torch._C._nn.im2col",
+    "torch._C._nn.col2im",
+)
+REASON_MATRIX = "build the matrix yourself from the kernel's values."
+REASON_IM2COL = ("gather the patches yourself (e.g. with Tensor.as_strided) and multiply "
+                 "matrices; no unfold and no ready-made convolution.")
+REASON_TRANSPOSE = "multiply by the transpose yourself; no ready-made (transposed) convolution."
+
+TOL_SPEED = {"rtol": 1e-4, "atol": 1e-4}
+
+#: The benchmark of the speed test: (x shape, weight shape, padding).
+SPEED_CASE = ((8, 16, 32, 32), (32, 16, 3, 3), 1)
+SPEED_TARGET = 10.0  # what the visible test asks for
+SPEED_LIMIT = 25.0  # what the hidden test grades (generous: machines are noisy)
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _pair_or_int(rng: random.Random, low: int, high: int):
+    a, b = rng.randint(low, high), rng.randint(low, high)
+    return a if rng.random() < 0.3 else (a, b)
+
+
+def _check_family(family: str) -> None:
+    if family not in ("visible", "hidden"):
+        raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
+
+
+# --- conv_matrix --------------------------------------------------------------------------
+
+HINT_MATRIX = ("row i*W_out + j belongs to output pixel (i, j); it holds kernel[u, v] in "
+               "column (i + u)*W + (j + v) and zeros elsewhere; raise ValueError when the "
+               "kernel is larger than the input.")
+
+
+def conv_matrix_cases(family: str = "visible", seed: int = 0) -> list[Case]:
+    """Cases ``conv_matrix(input_hw, weight)`` with a (kH, kW) kernel."""
+    _check_family(family)
+
+    def case(name, hw, khw, s, dtype=torch.float64):
+        return Case(name, {"input_hw": hw, "weight": random_tensor(khw, s, dtype)}, {}, HINT_MATRIX)
+
+    s = seed * 1000
+    if family == "visible":
+        golden = Case("lecture L09: 3x3 input, 2x2 kernel (golden)",
+                      {"input_hw": (3, 3),
+                       "weight": torch.tensor(lecture.EXAMPLE1_KERNEL, dtype=torch.float64)},
+                      {}, HINT_MATRIX)
+        golden2 = Case("lecture L04 example 2: 5x5 input, 3x3 kernel (golden)",
+                       {"input_hw": (5, 5),
+                        "weight": torch.tensor(lecture.EXAMPLE2_KERNEL, dtype=torch.float64)},
+                       {}, HINT_MATRIX)
+        return [golden, golden2,
+                case("non-square input 4x6, kernel 2x3", (4, 6), (2, 3), s + 10),
+                case("non-square input 5x3, kernel 3x1", (5, 3), (3, 1), s + 20),
+                case("kernel as large as the input", (3, 4), (3, 4), s + 30),
+                case("float32 kernel keeps float32", (4, 4), (2, 2), s + 40, torch.float32),
+                case("kernel taller than the input (ValueError)", (2, 5), (3, 2), s + 50)]
+    rng = random.Random(f"conv_matrix-{seed}")
+    cases = []
+    for i in range(6):
+        kh, kw = rng.randint(1, 4), rng.randint(1, 4)
+        h, w = kh + rng.randint(0, 4), kw + rng.randint(0, 4)
+        if h == w:
+            w += 1
+        cases.append(case(f"random #{i + 1}", (h, w), (kh, kw), s + 100 + 10 * i))
+    cases.append(case("kernel wider than the input (ValueError)", (4, 2), (2, 3), s + 200))
+    return cases
+
+
+def _conv_matrix_reference(case: Case):
+    hw, weight = case.inputs["input_hw"], case.inputs["weight"]
+    m = _reference_module.conv_matrix(hw, weight)
+    # Cross-check the reference against F.conv2d itself on a random input.
+    x = random_tensor(hw, 7, weight.dtype)
+    direct = F.conv2d(x[None, None], weight[None, None]).flatten()
+    if tensor_mismatch(m @ x.flatten(), direct, rtol=1e-4, atol=1e-4) is not None:
+        raise RuntimeError("internal error: reference conv_matrix disagrees with F.conv2d")
+    return m
+
+
+def check_conv_matrix(conv_matrix, family: str = "visible", seed: int = 0) -> CheckReport:
+    """Compare ``conv_matrix(input_hw, weight)`` with the course's reference matrix."""
+    return run_cases(conv_matrix, "conv_matrix", conv_matrix_cases(family, seed),
+                     _conv_matrix_reference, what="conv_matrix", family=family,
+                     forbidden=FORBIDDEN_CONV, forbidden_reason=REASON_MATRIX)
+
+
+# --- conv2d_im2col ------------------------------------------------------------------------
+
+HINTS_CONV = {
+    "basic": "out[n, o] = weight[o].flatten() @ patches; a patch holds x[n, :, i:i+kH, j:j+kW] "
+             "in the order of weight.reshape(C_out, -1); add bias[o].",
+    "stride_padding_dilation": "pad x with zeros first; patch (i, j) starts at (i*stride_h, "
+                               "j*stride_w) and its element (u, v) sits at (u*dilation_h, "
+                               "v*dilation_w) from there; H_out = floor((H + 2*padding - "
+                               "dilation*(k - 1) - 1) / stride) + 1.",
+    "groups": "split the input channels into groups of C_in/groups = weight.shape[1] and the "
+              "output channels into groups of C_out/groups; output group g sees input group g "
+              "only (output channel o is in group o // (C_out/groups)).",
+    "errors": "raise RuntimeError for impossible arguments, as F.conv2d does.",
+}
+
+
+def _conv_case(name, x_shape, w_shape, seed, hint, bias=True, **kwargs) -> Case:
+    x = random_tensor(x_shape, seed)
+    w = random_tensor(w_shape, seed + 1)
+    b = random_tensor((w_shape[0],), seed + 2) if bias else None
+    return Case(name, {"x": x, "weight": w, "bias": b}, kwargs, hint)
+
+
+def _conv_visible(topic: str, seed: int) -> list[Case]:
+    s, h = seed * 1000, HINTS_CONV[topic]
+    if topic == "basic":
+        golden = [Case(f"lecture worked example {i} (golden)",
+                       {"x": lecture.as_nchw(inp), "weight": lecture.as_nchw(ker), "bias": None},
+                       {}, h)
+                  for i, (inp, ker) in enumerate([(lecture.EXAMPLE1_INPUT, lecture.EXAMPLE1_KERNEL),
+                                                  (lecture.EXAMPLE2_INPUT, lecture.EXAMPLE2_KERNEL)], 1)]
+        return golden + [
+            _conv_case("3 -> 4 channels, non-square input and kernel", (2, 3, 6, 5), (4, 3, 3, 2), s + 10, h),
+            _conv_case("batch 1, 1x1 kernel", (1, 2, 4, 7), (3, 2, 1, 1), s + 20, h),
+            _conv_case("kernel as large as the input", (2, 2, 3, 4), (2, 2, 3, 4), s + 30, h, bias=False),
+        ]
+    if topic == "stride_padding_dilation":
+        return [
+            _conv_case("stride 2", (1, 2, 7, 7), (2, 2, 3, 3), s + 10, h, stride=2),
+            _conv_case("stride (2, 1), padding (2, 0)", (2, 1, 8, 6), (3, 1, 3, 2), s + 20, h,
+                       stride=(2, 1), padding=(2, 0)),
+            _conv_case("padding 1", (1, 2, 5, 6), (2, 2, 3, 3), s + 30, h, padding=1),
+            _conv_case("dilation (2, 1), non-square kernel", (2, 2, 9, 6), (3, 2, 3, 2), s + 40, h,
+                       dilation=(2, 1)),
+            _conv_case("stride 3, padding 1, dilation 2, size not divisible", (1, 3, 10, 9),
+                       (2, 3, 3, 2), s + 50, h, stride=3, padding=1, dilation=2),
+        ]
+    if topic == "groups":
+        return [
+            _conv_case("groups 2", (1, 4, 5, 5), (6, 2, 3, 3), s + 10, h, groups=2),
+            _conv_case("depthwise, groups = channels = 3", (2, 3, 6, 5), (3, 1, 3, 3), s + 20, h,
+                       groups=3),
+            _conv_case("depthwise with multiplier 2", (1, 3, 5, 6), (6, 1, 2, 3), s + 30, h, groups=3),
+            _conv_case("groups 2 with stride (1, 2) and padding 1", (2, 4, 7, 8), (4, 2, 2, 3), s + 40,
+                       h, groups=2, stride=(1, 2), padding=1),
+        ]
+    if topic == "errors":
+        return [
+            _conv_case("kernel larger than the input", (1, 1, 3, 3), (1, 1, 4, 2), s + 10, h),
+            _conv_case("input channels do not match the weight", (1, 3, 5, 5), (2, 2, 3, 3), s + 20, h),
+            _conv_case("out channels not divisible by groups", (1, 4, 5, 5), (3, 2, 3, 3), s + 30, h,
+                       groups=2),
+            _conv_case("stride 0", (1, 1, 5, 5), (1, 1, 3, 3), s + 40, h, stride=0),
+            _conv_case("negative padding", (1, 1, 5, 5), (1, 1, 3, 3), s + 50, h, padding=-1),
+            _conv_case("dilation 0", (1, 1, 5, 5), (1, 1, 3, 3), s + 60, h, dilation=0),
+        ]
+    raise ValueError(f"unknown topic {topic!r}; choose one of {CONV2D_TOPICS}")
+
+
+def _conv_hidden(topic: str, seed: int, n: int = 6) -> list[Case]:
+    rng = random.Random(f"im2col-{topic}-{seed}")
+    h_ = HINTS_CONV[topic]
+    base = seed * 1000 + 100
+    if topic == "errors":
+        return [
+            _conv_case("dilated kernel larger than the input", (1, 2, 5, 6), (1, 2, 3, 2), base, h_,
+                       dilation=3),
+            _conv_case("kernel wider than the padded input", (2, 1, 6, 2), (1, 1, 2, 5), base + 10, h_,
+                       padding=(0, 1)),
+            _conv_case("in channels not divisible by groups", (1, 5, 6, 6), (4, 2, 3, 3), base + 20, h_,
+                       groups=2),
+            _conv_case("stride (1, 0)", (1, 1, 5, 5), (1, 1, 2, 2), base + 30, h_, stride=(1, 0)),
+            _conv_case("padding (0, -2)", (1, 1, 6, 6), (1, 1, 2, 2), base + 40, h_, padding=(0, -2)),
+            _conv_case("groups 0", (1, 2, 5, 5), (2, 2, 3, 3), base + 50, h_, groups=0),
+        ]
+    if topic not in CONV2D_TOPICS:
+        raise ValueError(f"unknown topic {topic!r}; choose one of {CONV2D_TOPICS}")
+    cases = []
+    for i in range(n):
+        kwargs = {}
+        groups = 1
+        if topic == "groups":
+            groups = rng.choice([2, 3])
+            kwargs["groups"] = groups
+        cin_g = 1 if (topic == "groups" and i % 2 == 0) else rng.randint(1, 3)
+        cin, cout = cin_g * groups, groups * rng.randint(1, 2)
+        if topic == "groups" and i % 3 == 1:
+            cout = groups * 2  # several output channels per group
+        kh, kw = rng.randint(1, 4), rng.randint(1, 4)
+        stride, padding, dilation = 1, 0, 1
+        if topic in ("stride_padding_dilation", "groups"):
+            stride = _pair_or_int(rng, 1, 3)
+            padding = _pair_or_int(rng, 0, 2)
+        if topic == "stride_padding_dilation":
+            dilation = _pair_or_int(rng, 1, 3)
+        for key, value, default in (("stride", stride, 1), ("padding", padding, 0),
+                                    ("dilation", dilation, 1)):
+            if value != default:
+                kwargs[key] = value
+        (dh, dw), (ph, pw) = _pair(dilation), _pair(padding)
+        min_h = max(1, dh * (kh - 1) + 1 - 2 * ph)
+        min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
+        h, w = min_h + rng.randint(0, 6), min_w + rng.randint(0, 6)
+        batch = rng.choice([1, 2])
+        cases.append(_conv_case(f"random {topic} #{i + 1}", (batch, cin, h, w), (cout, cin_g, kh, kw),
+                                base + 10 * i, h_, bias=rng.random() < 0.7, **kwargs))
+    if topic == "stride_padding_dilation":  # make sure each feature is present on its own
+        cases += [
+            _conv_case("random dilation 2 alone", (1, 2, 7, 6), (2, 2, 3, 2), base + 500, h_, dilation=2),
+            _conv_case("random padding (1, 2) alone", (2, 1, 4, 5), (2, 1, 3, 3), base + 510, h_,
+                       padding=(1, 2)),
+            _conv_case("random stride (3, 2) alone", (1, 2, 8, 7), (1, 2, 2, 2), base + 520, h_,
+                       stride=(3, 2)),
+        ]
+    return cases
+
+
+def conv2d_im2col_cases(topic: str, family: str = "visible", seed: int = 0) -> list[Case]:
+    _check_family(family)
+    if topic not in CONV2D_TOPICS:
+        raise ValueError(f"unknown topic {topic!r}; choose one of {CONV2D_TOPICS}")
+    return _conv_visible(topic, seed) if family == "visible" else _conv_hidden(topic, seed)
+
+
+def _conv2d_reference(case: Case):
+    x, w, b = case.inputs.values()
+    return F.conv2d(x, w, b, **case.kwargs)
+
+
+def check_conv2d_im2col(conv2d_im2col, topic: str = "basic", family: str = "visible",
+                        seed: int = 0) -> CheckReport:
+    """Compare ``conv2d_im2col(x, weight, bias, **kwargs)`` with ``F.conv2d``."""
+    cases = conv2d_im2col_cases(topic, family, seed)
+    return run_cases(conv2d_im2col, "conv2d_im2col", cases, _conv2d_reference,
+                     what=f"conv2d_im2col, {topic.replace('_', ' ')}", family=family,
+                     forbidden=FORBIDDEN_UNFOLD, forbidden_reason=REASON_IM2COL)
+
+
+# --- speed ---------------------------------------------------------------------------------
+
+class SpeedReport(CheckReport):
+    def __init__(self, family, ratio, ms_student, ms_reference, limit):
+        super().__init__("conv2d_im2col speed", family, 1)
+        self.ratio, self.ms_student, self.ms_reference, self.limit = (
+            ratio, ms_student, ms_reference, limit)
+
+    def __repr__(self) -> str:
+        x_shape, w_shape, padding = SPEED_CASE
+        verdict = ("within the target" if self.ratio <= SPEED_TARGET
+                   else f"slower than the target of {SPEED_TARGET:g}x")
+        return (f"conv2d_im2col on {x_shape} x {w_shape}, padding {padding}: values correct; "
+                f"median {self.ms_student:.2f} ms against F.conv2d's {self.ms_reference:.2f} ms, "
+                f"{self.ratio:.1f}x ({verdict}; target {SPEED_TARGET:g}x"
+                + (f", graded limit {self.limit:g}x)" if self.limit else ")"))
+
+
+def measure_speed(fn, seed: int = 0, repeats: int = 7, inner: int = 3, cap: float | None = None,
+                  device=None):
+    """(student's median seconds, F.conv2d's median seconds) on :data:`SPEED_CASE`.
+
+    Runs interleave the two functions so that load on the machine hits both alike, on one
+    CPU thread (on a shared machine, multi-threaded timings swing by 10x and more). The
+    student's function runs with the forbidden functions blocked. When ``cap`` is given and
+    the first run is already slower than ``cap`` times the reference, timing stops early.
+    """
+    x_shape, w_shape, padding = SPEED_CASE
+    x = random_tensor(x_shape, seed, torch.float32).to(device or "cpu")
+    w = random_tensor(w_shape, seed + 1, torch.float32).to(x.device)
+    b = random_tensor((w_shape[0],), seed + 2, torch.float32).to(x.device)
+
+    def sync():
+        if x.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def timed(f):
+        sync()
+        start = time.perf_counter()
+        for _ in range(inner):
+            f(x, w, b, padding=padding)
+        sync()
+        return (time.perf_counter() - start) / inner
+
+    reference = F.conv2d
+    expected = reference(x, w, b, padding=padding)
+    t_ref, t_student = [], []
+    threads = torch.get_num_threads()
+    with quiet():
+        with forbid_calls(FORBIDDEN_UNFOLD, REASON_IM2COL, [fn]):
+            try:
+                actual = fn(x, w, b, padding=padding)  # warm-up and correctness
+            except Exception as exc:  # noqa: BLE001
+                raise CheckFailure(f"conv2d_im2col speed: the benchmark case raised "
+                                   f"{type(exc).__name__}: {exc}") from None
+        problem = tensor_mismatch(actual, expected, **TOL_SPEED)
+        if problem is not None:
+            raise CheckFailure(f"conv2d_im2col speed: the benchmark case x={x_shape}, "
+                               f"weight={w_shape}, padding={padding} (float32) is wrong: {problem}")
+        reference(x, w, b, padding=padding)
+        torch.set_num_threads(1)
+        try:
+            for r in range(repeats):
+                t_ref.append(timed(reference))
+                with forbid_calls(FORBIDDEN_UNFOLD, REASON_IM2COL, [fn]):
+                    t_student.append(timed(fn))
+                if cap is not None and r == 0 and t_student[0] > 3 * cap * t_ref[0]:
+                    break
+        finally:
+            torch.set_num_threads(threads)
+    return statistics.median(t_student), statistics.median(t_ref)
+
+
+def check_im2col_speed(conv2d_im2col, family: str = "visible", seed: int = 0,
+                       limit: float | None = None, device=None) -> SpeedReport:
+    """Time ``conv2d_im2col`` against ``F.conv2d`` on :data:`SPEED_CASE`.
+
+    The visible family checks the values and reports the ratio (the target is 10x); the
+    hidden family fails when the median ratio exceeds ``limit`` (default 25x).
+    """
+    _check_family(family)
+    if family == "hidden" and limit is None:
+        limit = SPEED_LIMIT
+    t_student, t_ref = measure_speed(conv2d_im2col, seed=seed, cap=limit, device=device)
+    ratio = t_student / t_ref
+    report = SpeedReport(family, ratio, 1000 * t_student, 1000 * t_ref, limit)
+    if limit is not None and ratio > limit:
+        raise CheckFailure(
+            f"conv2d_im2col speed: {ratio:.1f}x slower than F.conv2d on x={SPEED_CASE[0]}, "
+            f"weight={SPEED_CASE[1]} (median {1000 * t_student:.1f} ms against "
+            f"{1000 * t_ref:.1f} ms); the limit is {limit:g}x.\nhint: no Python loop over "
+            "output pixels or patches: build all patches at once with one as_strided view, "
+            "then do one matrix multiplication (torch.matmul broadcasts over groups and batch).")
+    return report
+
+
+# --- conv_transpose2d ---------------------------------------------------------------------
+
+HINTS_T = {
+    "basic": "the transposed convolution multiplies by M^T: every input pixel x[n, c, i, j] adds "
+             "x[n, c, i, j] * weight[c, o] to the output window at (i, j); weight is "
+             "(C_in, C_out, kH, kW).",
+    "stride_padding": "input pixel (i, j) adds its window at (i*stride_h, j*stride_w), kernel "
+                      "element (u, v) at offset (u*dilation_h, v*dilation_w); then crop "
+                      "`padding` from each side; output_padding adds rows/columns at the bottom/"
+                      "right: H_out = (H - 1)*stride - 2*padding + dilation*(kH - 1) + "
+                      "output_padding + 1.",
+    "groups": "weight is (C_in, C_out/groups, kH, kW); input channel c belongs to group "
+              "c // (C_in/groups) and feeds output channels [g*C_out/groups, (g+1)*C_out/groups).",
+    "errors": "raise RuntimeError where F.conv_transpose2d does: output_padding must be "
+              "smaller than stride or dilation (in each direction), channels must match, "
+              "the output must have a positive size, ...",
+}
+
+
+def _t_case(name, x_shape, w_shape, seed, hint, bias=True, groups=1, **kwargs) -> Case:
+    x = random_tensor(x_shape, seed)
+    w = random_tensor(w_shape, seed + 1)
+    b = random_tensor((w_shape[1] * groups,), seed + 2) if bias else None
+    if groups != 1:
+        kwargs["groups"] = groups
+    return Case(name, {"x": x, "weight": w, "bias": b}, kwargs, hint)
+
+
+def _t_visible(topic: str, seed: int) -> list[Case]:
+    s, h = seed * 1000, HINTS_T[topic]
+    if topic == "basic":
+        golden = Case("lecture L30: arange(1, 17) as 4x4, 2x2 kernel of ones (golden)",
+                      {"x": torch.arange(1, 17, dtype=torch.float64).reshape(1, 1, 4, 4),
+                       "weight": torch.ones(1, 1, 2, 2, dtype=torch.float64), "bias": None}, {}, h)
+        return [golden,
+                _t_case("2 -> 3 channels, non-square input and kernel", (2, 2, 3, 5), (2, 3, 2, 3),
+                        s + 10, h),
+                _t_case("batch 1, 1x1 kernel", (1, 3, 4, 2), (3, 2, 1, 1), s + 20, h),
+                _t_case("1x1 input", (2, 2, 1, 1), (2, 1, 3, 2), s + 30, h, bias=False)]
+    if topic == "stride_padding":
+        return [
+            _t_case("stride 2", (1, 2, 3, 3), (2, 2, 3, 3), s + 10, h, stride=2),
+            _t_case("stride (2, 1), padding (1, 0)", (2, 1, 4, 3), (1, 2, 3, 2), s + 20, h,
+                    stride=(2, 1), padding=(1, 0)),
+            _t_case("stride 2, output_padding 1", (1, 2, 3, 4), (2, 1, 3, 3), s + 30, h, stride=2,
+                    output_padding=1),
+            _t_case("dilation 2, output_padding (1, 0) (smaller than dilation)", (1, 1, 3, 3),
+                    (1, 2, 2, 3), s + 40, h, dilation=2, output_padding=(1, 0)),
+            _t_case("stride 3, padding 2, dilation (1, 2)", (2, 2, 4, 3), (2, 2, 3, 3), s + 50, h,
+                    stride=3, padding=2, dilation=(1, 2)),
+        ]
+    if topic == "groups":
+        return [
+            _t_case("groups 2", (1, 4, 3, 4), (4, 3, 2, 2), s + 10, h, groups=2),
+            _t_case("depthwise, groups = channels = 3", (2, 3, 4, 3), (3, 1, 3, 2), s + 20, h, groups=3),
+            _t_case("groups 2 with stride 2 and padding 1", (1, 4, 3, 3), (4, 2, 3, 3), s + 30, h,
+                    groups=2, stride=2, padding=1),
+        ]
+    if topic == "errors":
+        return [
+            _t_case("output_padding 1 with stride 1 and dilation 1", (1, 2, 4, 4), (2, 3, 3, 3),
+                    s + 10, h, output_padding=1),
+            _t_case("output_padding 2 with stride 2", (1, 2, 4, 4), (2, 3, 3, 3), s + 20, h, stride=2,
+                    output_padding=2),
+            _t_case("input channels do not match weight.shape[0]", (1, 2, 4, 4), (3, 3, 3, 3),
+                    s + 30, h),
+            _t_case("padding too large: output size not positive", (1, 2, 1, 1), (2, 1, 3, 3),
+                    s + 40, h, padding=2),
+            _t_case("stride 0", (1, 1, 3, 3), (1, 1, 2, 2), s + 50, h, stride=0),
+            _t_case("negative padding", (1, 1, 3, 3), (1, 1, 2, 2), s + 60, h, padding=-1),
+        ]
+    raise ValueError(f"unknown topic {topic!r}; choose one of {TRANSPOSE_TOPICS}")
+
+
+def _t_hidden(topic: str, seed: int, n: int = 6) -> list[Case]:
+    rng = random.Random(f"transpose-{topic}-{seed}")
+    h_ = HINTS_T[topic]
+    base = seed * 1000 + 100
+    if topic == "errors":
+        return [
+            _t_case("output_padding (0, 2) with stride (1, 2), dilation 1", (1, 2, 4, 4), (2, 1, 2, 2),
+                    base, h_, stride=(1, 2), output_padding=(0, 2)),
+            _t_case("output_padding 2 with stride 2 and dilation 2", (1, 1, 3, 3), (1, 1, 2, 2),
+                    base + 10, h_, stride=2, dilation=2, output_padding=2),
+            _t_case("in channels not divisible by groups", (1, 3, 4, 4), (3, 1, 3, 3), base + 20, h_,
+                    groups=2),
+            _t_case("negative output_padding", (1, 1, 3, 3), (1, 1, 2, 2), base + 30, h_,
+                    output_padding=-1),
+            _t_case("dilation (1, 0)", (1, 1, 3, 3), (1, 1, 2, 2), base + 40, h_, dilation=(1, 0)),
+            _t_case("groups 0", (1, 2, 3, 3), (2, 1, 2, 2), base + 50, h_, groups=0),
+            _t_case("padding (0, 3) too large", (1, 1, 3, 2), (1, 1, 2, 2), base + 60, h_,
+                    padding=(0, 3)),
+        ]
+    if topic not in TRANSPOSE_TOPICS:
+        raise ValueError(f"unknown topic {topic!r}; choose one of {TRANSPOSE_TOPICS}")
+    cases = []
+    for i in range(n):
+        groups = rng.choice([2, 3]) if topic == "groups" else 1
+        cin = groups * (1 if i % 2 == 0 else rng.randint(1, 2))
+        cout_g = rng.randint(1, 2) if i % 3 else 2
+        kh, kw = rng.randint(1, 4), rng.randint(1, 4)
+        kwargs = {}
+        if topic in ("stride_padding", "groups"):
+            stride = _pair_or_int(rng, 1, 3)
+            padding = _pair_or_int(rng, 0, 2)
+            (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+            dilation = _pair_or_int(rng, 1, 3) if topic == "stride_padding" else 1
+            (dh, dw) = _pair(dilation)
+            output_padding = 0
+            if topic == "stride_padding":
+                oph = rng.randint(0, max(sh, dh) - 1)
+                opw = rng.randint(0, max(sw, dw) - 1)
+                output_padding = oph if oph == opw else (oph, opw)
+            for key, value, default in (("stride", stride, 1), ("padding", padding, 0),
+                                        ("dilation", dilation, 1),
+                                        ("output_padding", output_padding, 0)):
+                if value != default:
+                    kwargs[key] = value
+        else:
+            (sh, sw), (ph, pw), (dh, dw) = (1, 1), (0, 0), (1, 1)
+        # input large enough that the output is positive after cropping the padding
+        h = rng.randint(1, 4)
+        w = rng.randint(1, 4)
+        while (h - 1) * sh - 2 * ph + dh * (kh - 1) + 1 < 1:
+            h += 1
+        while (w - 1) * sw - 2 * pw + dw * (kw - 1) + 1 < 1:
+            w += 1
+        cases.append(_t_case(f"random {topic} #{i + 1}", (rng.choice([1, 2]), cin, h, w),
+                             (cin, cout_g, kh, kw), base + 10 * i, h_, bias=rng.random() < 0.7,
+                             groups=groups, **kwargs))
+    if topic == "stride_padding":  # each feature on its own, too
+        cases += [
+            _t_case("random output_padding (1, 2) with stride 3 alone", (1, 2, 3, 2), (2, 1, 2, 3),
+                    base + 500, h_, stride=3, output_padding=(1, 2)),
+            _t_case("random dilation (2, 3) alone", (2, 1, 3, 4), (1, 2, 3, 2), base + 510, h_,
+                    dilation=(2, 3)),
+            _t_case("random padding 1 alone", (1, 2, 4, 3), (2, 2, 3, 3), base + 520, h_, padding=1),
+        ]
+    return cases
+
+
+def conv_transpose2d_cases(topic: str, family: str = "visible", seed: int = 0) -> list[Case]:
+    _check_family(family)
+    if topic not in TRANSPOSE_TOPICS:
+        raise ValueError(f"unknown topic {topic!r}; choose one of {TRANSPOSE_TOPICS}")
+    return _t_visible(topic, seed) if family == "visible" else _t_hidden(topic, seed)
+
+
+def _transpose_reference(case: Case):
+    x, w, b = case.inputs.values()
+    return F.conv_transpose2d(x, w, b, **case.kwargs)
+
+
+def check_conv_transpose2d(conv_transpose2d, topic: str = "basic", family: str = "visible",
+                           seed: int = 0) -> CheckReport:
+    """Compare ``conv_transpose2d(x, weight, bias, **kwargs)`` with ``F.conv_transpose2d``."""
+    cases = conv_transpose2d_cases(topic, family, seed)
+    return run_cases(conv_transpose2d, "conv_transpose2d", cases, _transpose_reference,
+                     what=f"conv_transpose2d, {topic.replace('_', ' ')}", family=family,
+                     forbidden=FORBIDDEN_UNFOLD, forbidden_reason=REASON_TRANSPOSE)
+
+
+__all__ = ["CONV2D_TOPICS", "TRANSPOSE_TOPICS", "SPEED_CASE", "SPEED_LIMIT", "SPEED_TARGET",
+           "check_conv_matrix", "check_conv2d_im2col", "check_im2col_speed",
+           "check_conv_transpose2d", "conv_matrix_cases", "conv2d_im2col_cases",
+           "conv_transpose2d_cases", "measure_speed", "CheckFailure"]
