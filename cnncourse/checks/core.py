@@ -114,8 +114,8 @@ def _resolve(dotted: str):
 def forbid_calls(names: Iterable[str], reason: str, student_fns: Iterable[Callable] = ()):
     """Make the named functions (``"torch.nn.functional.conv2d"``, …) raise while active.
 
-    Also replaces any global of the student's functions that refers to one of them
-    (``from torch.nn.functional import conv2d``).
+    Also replaces any global or closure variable of the student's functions that refers to
+    one of them (``from torch.nn.functional import conv2d``).
     """
     saved = []
     forbidden_objects = {}
@@ -141,12 +141,26 @@ def forbid_calls(names: Iterable[str], reason: str, student_fns: Iterable[Callab
                         f"your code called {__name}, which this exercise forbids: {reason}")
                 saved.append((namespace, key, value))
                 namespace[key] = blocked
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            dotted = forbidden_objects.get(id(value))
+            if dotted is not None:
+                def blocked(*args, __name=dotted, **kwargs):
+                    raise ForbiddenCall(
+                        f"your code called {__name}, which this exercise forbids: {reason}")
+                saved.append((cell, None, value))
+                cell.cell_contents = blocked
     try:
         yield
     finally:
         for target, attr, original in reversed(saved):
             if isinstance(target, dict):
                 target[attr] = original
+            elif attr is None:
+                target.cell_contents = original
             else:
                 setattr(target, attr, original)
 
