@@ -185,3 +185,119 @@ def test_conv_arithmetic_groups_and_parameters():
             first, last = next(ranges)
             seen = torch.nonzero(y[:, o]).flatten().tolist()
             assert seen == list(range(first, last + 1))
+
+
+# ---------------------------------------------------------------- kernel playground
+from cnncourse.lecture import KERNELS  # noqa: E402
+from cnncourse.widgets.kernel_playground import small_photo, torch_convolve  # noqa: E402
+
+
+def _reference_convolve(image: np.ndarray, kernel, mode: str) -> np.ndarray:
+    """F.pad (as nn.Conv2d(padding="same") pads: (k − 1)//2 before, the rest after) and a
+    depthwise F.conv2d."""
+    x = torch.as_tensor(np.array(image), dtype=torch.float64)
+    gray = x.dim() == 2
+    x = (x.unsqueeze(-1) if gray else x).permute(2, 0, 1).unsqueeze(0)
+    k = torch.as_tensor(kernel, dtype=torch.float64)
+    kh, kw = k.shape
+    if mode != "valid":
+        pads = ((kw - 1) // 2, kw - 1 - (kw - 1) // 2, (kh - 1) // 2, kh - 1 - (kh - 1) // 2)
+        x = F.pad(x, pads, mode="constant" if mode == "zeros" else mode)
+    c = x.shape[1]
+    y = F.conv2d(x, k.expand(c, 1, kh, kw), groups=c)[0].permute(1, 2, 0)
+    return (y[..., 0] if gray else y).numpy()
+
+
+def kernel_grid() -> list:
+    rng = np.random.default_rng(0)
+    kernels = [v for v in KERNELS.values()]
+    for kh, kw in [(1, 1), (1, 3), (2, 2), (2, 5), (4, 4), (5, 3), (6, 7), (7, 7), (3, 1)]:
+        kernels.append(rng.integers(-3, 4, size=(kh, kw)).astype(float).tolist())
+        kernels.append(np.round(rng.normal(size=(kh, kw)), 3).tolist())
+    return kernels
+
+
+KERNEL_GRID = kernel_grid()
+
+
+@pytest.fixture(scope="module")
+def photo():
+    rgb, gray = small_photo("chelsea", 64)
+    return rgb[20:38, 30:52], gray[20:38, 30:52]  # 18×22: small JSON, every border case
+
+
+def test_kernel_playground_output_matches_pytorch(photo):
+    rgb, gray = photo
+    cases = [(k, mode, color) for k in KERNEL_GRID
+             for mode in ("zeros", "reflect", "replicate", "circular", "valid")
+             for color in ("gray", "rgb")]
+    calls = []
+    for k, mode, color in cases:
+        img = gray if color == "gray" else rgb
+        c = 1 if color == "gray" else 3
+        calls.append(["convolve", img.reshape(-1).tolist(), img.shape[0], img.shape[1], c, k, mode])
+    got = js("kernel_playground", calls)
+    for (k, mode, color), g in zip(cases, got):
+        img = gray if color == "gray" else rgb
+        want = _reference_convolve(img, k, mode)
+        assert (g["height"], g["width"]) == want.shape[:2], (k, mode)
+        values = np.array(g["values"]).reshape(want.shape)
+        np.testing.assert_allclose(values, want, rtol=1e-9, atol=1e-9, err_msg=f"{k} {mode} {color}")
+        # The widget's Python side (nn.Conv2d(padding="same", padding_mode=mode)) agrees too.
+        np.testing.assert_allclose(torch_convolve(img, k, mode), want, rtol=1e-9, atol=1e-9)
+
+
+def test_kernel_playground_decodes_the_embedded_photo():
+    from cnncourse.widgets import KernelPlayground
+
+    w = KernelPlayground(photo="coffee", height=24, color="rgb", padding_mode="reflect",
+                         preset="outline")
+    got = js("kernel_playground", [["decodePixels", w.rgb], ["decodePixels", w.gray]])
+    rgb, gray = small_photo("coffee", 24)
+    assert got[0] == rgb.reshape(-1).tolist()
+    assert got[1] == gray.reshape(-1).tolist()
+    assert w.output().shape == (24, rgb.shape[1], 3)
+
+
+def rank_grid() -> list:
+    rng = np.random.default_rng(1)
+    mats = list(KERNELS.values()) + [[[0.0] * 3] * 3, [[2.0]], [[0, 0], [0, 0]]]
+    for _ in range(150):
+        m, n = rng.integers(1, 8, size=2)
+        r = int(rng.integers(1, min(m, n) + 1))
+        u = rng.integers(-4, 5, size=(m, r)).astype(float)
+        v = rng.integers(-4, 5, size=(r, n)).astype(float)
+        mats.append((u @ v).tolist())
+        mats.append((u @ v / 16).tolist())
+    return mats
+
+
+def test_kernel_playground_rank_matches_torch():
+    mats = rank_grid()
+    got = js("kernel_playground", [["rank", m] for m in mats])
+    want = [int(torch.linalg.matrix_rank(torch.tensor(m, dtype=torch.float64))) for m in mats]
+    assert got == want
+    assert {1, 2, 3}.issubset(set(want))  # the grid has every kind of kernel
+
+
+def test_kernel_playground_separable_factors(photo):
+    _, gray = photo
+    mats = rank_grid()
+    got = js("kernel_playground", [["separable", m] for m in mats])
+    x = torch.as_tensor(gray, dtype=torch.float64)[None, None]
+    n_rank1 = 0
+    for m, g in zip(mats, got):
+        k = torch.tensor(m, dtype=torch.float64)
+        if int(torch.linalg.matrix_rank(k)) != 1:
+            assert g is None, m
+            continue
+        n_rank1 += 1
+        u = torch.tensor(g["column"], dtype=torch.float64)
+        v = torch.tensor(g["row"], dtype=torch.float64)
+        torch.testing.assert_close(torch.outer(u, v), k)
+        # A k×1 convolution then a 1×k one is the k×k convolution (L25).
+        two = F.conv2d(F.conv2d(x, u.reshape(1, 1, -1, 1)), v.reshape(1, 1, 1, -1))
+        torch.testing.assert_close(two, F.conv2d(x, k[None, None]))
+    assert n_rank1 > 20
+    sobel = js("kernel_playground", [["separable", KERNELS["left sobel"]]])[0]
+    assert sobel == {"column": [1, 2, 1], "row": [1, 0, -1]}

@@ -15,4 +15,6 @@ const results = calls.map(([name, ...args]) => {
     return { ok: false, error: String(e && e.stack || e) };
   }
 });
-process.stdout.write(JSON.stringify(results));
+// Typed arrays (Uint8Array, Float64Array) come back as plain JSON arrays.
+const plain = (key, v) => (ArrayBuffer.isView(v) ? Array.from(v) : v);
+process.stdout.write(JSON.stringify(results, plain));

@@ -5,6 +5,7 @@ in the static HTML book (no kernel) and stays in sync with Python in a live kern
 """
 
 from cnncourse.widgets.conv_arithmetic import ConvArithmetic
+from cnncourse.widgets.kernel_playground import KernelPlayground
 from cnncourse.widgets.pixel_explorer import PixelExplorer
 
-__all__ = ["ConvArithmetic", "PixelExplorer"]
+__all__ = ["ConvArithmetic", "KernelPlayground", "PixelExplorer"]

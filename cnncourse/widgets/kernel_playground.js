@@ -1,0 +1,221 @@
+// Kernel playground (lecture L05, L25): a photo, a kernel (a preset or your own, up to 7×7),
+// the padding mode, grayscale or each RGB channel on its own; the output, the kernel's rank
+// and, for rank 1, its separable factors.
+import { h, selectInput, fmt } from "./_common.js";
+
+export const MODES = ["zeros", "reflect", "replicate", "circular", "valid"];
+
+// Bytes from base64 (the photo is embedded as base64 of its uint8 pixels, HWC).
+export function decodePixels(b64) {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+// Index into [0, n) for a padded position p (p may be negative or >= n), per padding mode;
+// -1 for zero padding.
+export function padIndex(p, n, mode) {
+  if (p >= 0 && p < n) return p;
+  if (mode === "zeros") return -1;
+  if (mode === "replicate") return p < 0 ? 0 : n - 1;
+  if (mode === "circular") return ((p % n) + n) % n;
+  // reflect: mirror without repeating the edge (…, 2, 1, | 0, 1, 2, …)
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  let q = ((p % period) + period) % period;
+  return q < n ? q : period - q;
+}
+
+// Convolve each channel of an H×W×C image (flat, HWC) with the kernel (cross-correlation, as
+// F.conv2d): mode "valid" pads nothing; otherwise the output keeps the size, padded as
+// nn.Conv2d(padding="same", padding_mode=mode): (k − 1) // 2 before, the rest after.
+// Returns {height, width, channels, values} (values flat, HWC).
+export function convolve(pixels, H, W, C, kernel, mode) {
+  const kh = kernel.length, kw = kernel[0].length;
+  const [top, left] = mode === "valid" ? [0, 0] : [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2)];
+  const [ho, wo] = mode === "valid" ? [H - kh + 1, W - kw + 1] : [H, W];
+  if (ho < 1 || wo < 1) return { height: 0, width: 0, channels: C, values: [] };
+  const values = new Array(ho * wo * C).fill(0);
+  for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let a = 0; a < kh; a++) {
+      const r = padIndex(i - top + a, H, mode);
+      if (r < 0) continue;
+      for (let b = 0; b < kw; b++) {
+        const q = padIndex(j - left + b, W, mode);
+        if (q < 0) continue;
+        s += kernel[a][b] * pixels[(r * W + q) * C + c];
+      }
+    }
+    values[(i * wo + j) * C + c] = s;
+  }
+  return { height: ho, width: wo, channels: C, values };
+}
+
+// Singular values of a small matrix (one-sided Jacobi), largest first.
+export function singularValues(matrix) {
+  const m = matrix.length, n = matrix[0].length;
+  const a = matrix.map((row) => row.slice());
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n - 1; p++) for (let q = p + 1; q < n; q++) {
+      let alpha = 0, beta = 0, gamma = 0;
+      for (let i = 0; i < m; i++) { alpha += a[i][p] ** 2; beta += a[i][q] ** 2; gamma += a[i][p] * a[i][q]; }
+      if (gamma === 0 || Math.abs(gamma) <= 1e-300 || Math.abs(gamma) <= 2.2e-16 * Math.sqrt(alpha * beta)) continue;
+      off = Math.max(off, Math.abs(gamma) / Math.sqrt(alpha * beta));
+      const zeta = (beta - alpha) / (2 * gamma);
+      const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+      const cs = 1 / Math.sqrt(1 + t * t), sn = cs * t;
+      for (let i = 0; i < m; i++) {
+        const x = a[i][p], y = a[i][q];
+        a[i][p] = cs * x - sn * y; a[i][q] = sn * x + cs * y;
+      }
+    }
+    if (off < 1e-15) break;
+  }
+  const sv = [];
+  for (let j = 0; j < n; j++) { let s = 0; for (let i = 0; i < m; i++) s += a[i][j] ** 2; sv.push(Math.sqrt(s)); }
+  return sv.sort((x, y) => y - x);
+}
+
+// The rank as torch.linalg.matrix_rank computes it: singular values above
+// σ_max · max(m, n) · eps (float64).
+export function rank(matrix) {
+  const sv = singularValues(matrix);
+  const tol = sv[0] * Math.max(matrix.length, matrix[0].length) * 2.220446049250313e-16;
+  return sv.filter((s) => s > tol).length;
+}
+
+// For a rank-1 kernel K, a column u and a row v with K = u·vᵀ (u scaled so that its smallest
+// nonzero entry is ±1 and its first nonzero entry is positive); null otherwise.
+export function separable(matrix) {
+  if (rank(matrix) !== 1) return null;
+  const m = matrix.length, n = matrix[0].length;
+  let bi = 0, bj = 0;
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++)
+    if (Math.abs(matrix[i][j]) > Math.abs(matrix[bi][bj])) { bi = i; bj = j; }
+  let u = matrix.map((row) => row[bj]);
+  const nz = u.filter((x) => Math.abs(x) > 1e-12 * Math.abs(matrix[bi][bj]));
+  const smallest = Math.min(...nz.map(Math.abs));
+  const sign = Math.sign(nz[0]);
+  u = u.map((x) => x / (smallest * sign));
+  const v = matrix[bi].map((x) => x / u[bi]);
+  return { column: u, row: v };
+}
+
+// Output values to display bytes: "clip" to 0..255, or "rescale" min..max to 0..255.
+export function toBytes(values, display) {
+  let lo = 0, hi = 255;
+  if (display === "rescale" && values.length) {
+    lo = Infinity; hi = -Infinity;
+    for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (hi === lo) hi = lo + 1;
+  }
+  return values.map((v) => Math.max(0, Math.min(255, Math.round((v - lo) / (hi - lo) * 255))));
+}
+
+function render({ model, el }) {
+  const H = model.get("height"), W = model.get("width");
+  const rgb = decodePixels(model.get("rgb")), gray = decodePixels(model.get("gray"));
+  const presets = model.get("presets");
+  const root = h("div", { class: "cnnw cnnw-kernel-playground" });
+  const presetSel = h("select", {});
+  presetSel.dataset.trait = "preset";
+  for (const name of [...Object.keys(presets), "edited"]) presetSel.append(h("option", { value: name, text: name }));
+  const sizeSel = (axis) => {
+    const s = h("select", {});
+    s.dataset.role = `kernel-${axis}`;
+    for (let k = 1; k <= 7; k++) s.append(h("option", { value: String(k), text: String(k) }));
+    return s;
+  };
+  const khSel = sizeSel("h"), kwSel = sizeSel("w");
+  const table = h("table", { class: "cnnw-grid cnnw-kernel" });
+  const info = h("div", { class: "cnnw-caption" });
+  const controls = h("div", { class: "cnnw-controls" },
+    h("label", {}, h("span", { text: "kernel" }), presetSel),
+    h("label", {}, h("span", { text: "size" }), khSel, "×", kwSel),
+    table,
+    selectInput(model, "padding_mode", "padding", MODES.map((m) => [m, m === "valid" ? "none (valid)" : `${m} (same size)`])),
+    selectInput(model, "color", "image", [["gray", "grayscale"], ["rgb", "RGB, channel by channel"]]),
+    selectInput(model, "display", "show output", [["clip", "clipped to 0–255"], ["rescale", "rescaled min–max"]]),
+    info);
+  const inCanvas = h("canvas", {}), outCanvas = h("canvas", { class: "cnnw-output" });
+  const caption = h("div", { class: "cnnw-caption" });
+  const view = h("div", { class: "cnnw-view" },
+    h("div", { class: "cnnw-row cnnw-wrap" }, inCanvas, outCanvas), caption);
+  root.append(controls, view);
+  el.appendChild(root);
+
+  function paint(canvas, bytes, h_, w_, C) {
+    const scale = model.get("scale");
+    canvas.width = w_; canvas.height = h_;
+    canvas.style.width = `${w_ * scale}px`; canvas.style.height = `${h_ * scale}px`;
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(w_, h_);
+    for (let p = 0; p < h_ * w_; p++) {
+      for (let c = 0; c < 3; c++) img.data[4 * p + c] = bytes[p * C + (C === 1 ? 0 : c)];
+      img.data[4 * p + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
+  function drawKernelTable(kernel) {
+    table.replaceChildren();
+    kernel.forEach((row, a) => {
+      const tr = h("tr", {});
+      row.forEach((v, b) => {
+        const input = h("input", { type: "number", step: "any" });
+        input.value = fmt(v, 4);
+        input.addEventListener("change", () => {
+          const k = model.get("kernel").map((r) => r.slice());
+          const x = Number(input.value);
+          k[a][b] = Number.isFinite(x) ? x : 0;
+          model.set("kernel", k); model.set("preset", "edited"); model.save_changes();
+        });
+        tr.append(h("td", {}, input));
+      });
+      table.append(tr);
+    });
+  }
+
+  function resize() {
+    const old = model.get("kernel");
+    const kh = Number(khSel.value), kw = Number(kwSel.value);
+    const k = Array.from({ length: kh }, (_, a) => Array.from({ length: kw }, (_, b) =>
+      (old[a] && old[a][b] !== undefined) ? old[a][b] : 0));
+    model.set("kernel", k); model.set("preset", "edited"); model.save_changes();
+  }
+  khSel.addEventListener("change", resize); kwSel.addEventListener("change", resize);
+  presetSel.addEventListener("change", () => {
+    if (presets[presetSel.value]) model.set("kernel", presets[presetSel.value]);
+    model.set("preset", presetSel.value); model.save_changes();
+  });
+
+  function draw() {
+    const kernel = model.get("kernel"), mode = model.get("padding_mode");
+    const isGray = model.get("color") === "gray";
+    const [src, C] = isGray ? [gray, 1] : [rgb, 3];
+    presetSel.value = model.get("preset");
+    khSel.value = String(kernel.length); kwSel.value = String(kernel[0].length);
+    drawKernelTable(kernel);
+    paint(inCanvas, src, H, W, C);
+    const out = convolve(src, H, W, C, kernel, mode);
+    paint(outCanvas, toBytes(out.values, model.get("display")), out.height, out.width, C);
+    const r = rank(kernel), sep = separable(kernel);
+    const sum = kernel.flat().reduce((s, x) => s + x, 0);
+    info.textContent = `rank ${r}` + (sep
+      ? `: separable, K = u·vᵀ with u = [${sep.column.map((x) => fmt(x, 4)).join(", ")}]ᵀ, ` +
+        `v = [${sep.row.map((x) => fmt(x, 4)).join(", ")}]: a ${kernel.length}×1 then a 1×${kernel[0].length} convolution`
+      : (r === 0 ? ": the zero kernel" : ": not separable (only rank-1 kernels are)")) +
+      `. Sum of the weights: ${fmt(sum, 4)}.`;
+    let lo = Infinity, hi = -Infinity;
+    for (const v of out.values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    caption.textContent = `input ${H}×${W}${isGray ? "" : "×3"} → output ${out.height}×${out.width}` +
+      `${isGray ? "" : "×3"}; output values from ${fmt(lo, 1)} to ${fmt(hi, 1)}`;
+  }
+  for (const name of ["kernel", "padding_mode", "color", "display", "preset", "scale"]) model.on(`change:${name}`, draw);
+  draw();
+}
+
+export default { render };
