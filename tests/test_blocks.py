@@ -9,7 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cnncourse.architectures.mobilenet import DepthwiseSeparableConv, conv_cost, separable_cost
-from cnncourse.architectures.senet import SELayer, se_parameter_count
+from cnncourse.architectures.senet import SELayer, add_se_to_resnet, se_parameter_count
 from cnncourse.model_stats import count_flops, count_params
 
 
@@ -106,3 +106,48 @@ def test_costs_match_the_modules_and_the_flop_counter():
     assert count_flops(regular, x) == 2 * mults        # a multiply-add = 2 FLOPs
     assert count_flops(separable, x) == 2 * smults
     assert count_params(DepthwiseSeparableConv(3, 16)) == sweights + 3 + 16  # with biases
+
+
+# --- SE-ResNet -------------------------------------------------------------------------------
+
+def _resnet_se_expected(stages, expansion, reduction=16):
+    """Sum of 2·C·(C // r) over the blocks: stages = [(planes, blocks), ...]."""
+    return sum(n * se_parameter_count(planes * expansion, reduction) for planes, n in stages)
+
+
+@pytest.mark.parametrize("name, stages, expansion", [
+    ("resnet18", [(64, 2), (128, 2), (256, 2), (512, 2)], 1),
+    ("resnet50", [(64, 3), (128, 4), (256, 6), (512, 3)], 4),
+])
+def test_add_se_to_resnet_parameter_overhead(name, stages, expansion):
+    import torchvision
+
+    plain = torchvision.models.get_model(name, weights=None)
+    before = count_params(plain)
+    se = add_se_to_resnet(plain)
+    n_se = sum(isinstance(m, SELayer) for m in se.modules())
+    assert n_se == sum(n for _, n in stages)
+    assert count_params(se) - before == _resnet_se_expected(stages, expansion)
+    if name == "resnet50":
+        assert count_params(se) - before == 2_514_944
+
+
+def test_se_resnet_with_zero_excitation_halves_the_residual_branch():
+    """With the SE layers' last weights at zero every channel weight is 1/2, which is the
+    same as halving the last batch norm's gamma and beta in the plain network."""
+    import torchvision
+
+    torch.manual_seed(11)
+    plain = torchvision.models.resnet18(weights=None, num_classes=5).eval()
+    se = torchvision.models.resnet18(weights=None, num_classes=5)
+    se.load_state_dict(plain.state_dict())
+    se = add_se_to_resnet(se, reduction=16).eval()
+    with torch.no_grad():
+        for m in se.modules():
+            if isinstance(m, SELayer):
+                m.fc[2].weight.zero_()
+        for block in [b for layer in (plain.layer1, plain.layer2, plain.layer3, plain.layer4) for b in layer]:
+            block.bn2.weight.mul_(0.5)
+            block.bn2.bias.mul_(0.5)
+        x = _rand(2, 3, 32, 32, seed=12).float()
+        torch.testing.assert_close(se(x), plain(x), rtol=1e-4, atol=1e-5)

@@ -8,7 +8,8 @@ channel by a learned weight in (0, 1):
   reduction ``r = 16`` by default) turns them into C channel weights;
 - **scale**: every channel is multiplied by its weight.
 
-:func:`se_parameter_count` is the block's number of parameters, ``2·C·(C // r)``.
+:func:`se_parameter_count` is the block's number of parameters, ``2·C·(C // r)``;
+:func:`add_se_to_resnet` puts one after every residual block of a torchvision ResNet.
 """
 
 from __future__ import annotations
@@ -49,3 +50,21 @@ class SELayer(nn.Module):
 def se_parameter_count(channel: int, reduction: int = 16) -> int:
     """Parameters of ``SELayer(channel, reduction)``: two bias-free linear layers."""
     return 2 * channel * (channel // reduction)
+
+
+def add_se_to_resnet(model: nn.Module, reduction: int = 16) -> nn.Module:
+    """Turn a torchvision ResNet into an SE-ResNet, in place, and return it.
+
+    As in the SENet paper, every residual block gets an :class:`SELayer` on its residual
+    branch, after the last batch norm and before the addition of the shortcut: ``bn3`` of a
+    ``Bottleneck`` (ResNet-50/101/152) or ``bn2`` of a ``BasicBlock`` (ResNet-18/34) becomes
+    ``Sequential(bn, SELayer(channels, reduction))``.
+    """
+    from torchvision.models.resnet import BasicBlock, Bottleneck
+
+    for block in model.modules():
+        if isinstance(block, Bottleneck):
+            block.bn3 = nn.Sequential(block.bn3, SELayer(block.bn3.num_features, reduction))
+        elif isinstance(block, BasicBlock):
+            block.bn2 = nn.Sequential(block.bn2, SELayer(block.bn2.num_features, reduction))
+    return model
