@@ -301,3 +301,81 @@ def test_kernel_playground_separable_factors(photo):
     assert n_rank1 > 20
     sobel = js("kernel_playground", [["separable", KERNELS["left sobel"]]])[0]
     assert sobel == {"column": [1, 2, 1], "row": [1, 0, -1]}
+
+
+# ---------------------------------------------------------------- pooling explorer
+from cnncourse.lecture import EXAMPLE2_INPUT  # noqa: E402
+from cnncourse.widgets.pooling_explorer import torch_pool  # noqa: E402
+
+
+def pool_grid() -> list:
+    """(input, config, upstream gradient) triples; inputs with ties (the lecture's integer
+    input, small integers) test PyTorch's choice among equal maxima."""
+    rng = random.Random(2)
+    nprng = np.random.default_rng(2)
+    cases = []
+    for _ in range(400):
+        h, w = rng.randint(1, 9), rng.randint(1, 9)
+        x = EXAMPLE2_INPUT if rng.random() < 0.2 else nprng.integers(0, 4, size=(h, w)).tolist()
+        if rng.random() < 0.15:
+            x = np.round(nprng.normal(size=(h, w)), 2).tolist()
+        kh, kw = rng.randint(1, 5), rng.randint(1, 5)
+        ph, pw = rng.randint(0, kh // 2), rng.randint(0, kw // 2)
+        if rng.random() < 0.1:
+            ph, pw = rng.randint(0, 2), rng.randint(0, 2)
+        c = dict(kind=rng.choice(["max", "avg"]), kernel_h=kh, kernel_w=kw,
+                 stride_h=rng.randint(1, 4), stride_w=rng.randint(1, 4), padding_h=ph,
+                 padding_w=pw, ceil_mode=rng.random() < 0.5, count_include_pad=rng.random() < 0.6)
+        cases.append((x, c))
+    base = dict(kind="max", kernel_h=3, kernel_w=3, stride_h=1, stride_w=1, padding_h=0,
+                padding_w=0, ceil_mode=False, count_include_pad=True)
+    for bad in (dict(stride_h=0), dict(kernel_w=0), dict(padding_w=-1), dict(padding_h=2)):
+        for kind in ("max", "avg"):
+            cases.append((EXAMPLE2_INPUT, dict(base, kind=kind, **bad)))
+    cases.append(([[1, 2]], base))
+    out = []
+    for x, c in cases:
+        r = torch_pool(x, c)
+        up = nprng.integers(1, 5, size=r["out"]).tolist() if r["ok"] else None
+        out.append((x, c, up))
+    return out
+
+
+POOL_GRID = pool_grid()
+
+
+def test_pool_grid_is_not_vacuous():
+    results = [torch_pool(x, c) for x, c, _ in POOL_GRID]
+    assert sum(r["ok"] for r in results) > 200
+    errors = {r["error"][:20] for r in results if not r["ok"]}
+    assert len(errors) >= 5, errors  # pad, stride, kernel, negative pad, output too small
+    assert any(c["ceil_mode"] and r["ok"] and r["out"] != torch_pool(x, dict(c, ceil_mode=False)).get("out")
+               for (x, c, _), r in zip(POOL_GRID, results))
+
+
+def test_pooling_matches_pytorch():
+    calls = []
+    for x, c, up in POOL_GRID:
+        calls.append(["pool", x, c])
+        calls.append(["backward", x, c, up] if up is not None else ["poolCheck", len(x), len(x[0]), c])
+    got = js("pooling_explorer", calls)
+    for k, (x, c, up) in enumerate(POOL_GRID):
+        want = torch_pool(x, c, up)
+        fwd, bwd = got[2 * k], got[2 * k + 1]
+        if not want["ok"]:
+            assert fwd == want and bwd == want, (x, c, fwd, want)
+            continue
+        assert fwd["ok"] and fwd["out"] == want["out"], (x, c)
+        np.testing.assert_allclose(fwd["values"], want["values"], rtol=1e-12, atol=1e-12,
+                                   err_msg=str(c))
+        # Where the gradient goes: exactly PyTorch's (for max: its choice among ties).
+        np.testing.assert_allclose(bwd, want["grad"], rtol=1e-12, atol=1e-12, err_msg=str((x, c)))
+
+
+def test_pooling_lecture_example():
+    """L12: average pooling 3×3, stride 1, on the L04 input."""
+    c = dict(kind="avg", kernel_h=3, kernel_w=3, stride_h=1, stride_w=1, padding_h=0,
+             padding_w=0, ceil_mode=False, count_include_pad=True)
+    (got,) = js("pooling_explorer", [["pool", EXAMPLE2_INPUT, c]])
+    want = F.avg_pool2d(torch.tensor(EXAMPLE2_INPUT, dtype=torch.float64)[None, None], 3, 1)
+    np.testing.assert_allclose(got["values"], want[0, 0].numpy(), rtol=1e-12)

@@ -38,3 +38,25 @@ class CourseWidget(anywidget.AnyWidget):
 
     def __repr__(self) -> str:  # short and stable: the notebook's text output
         return f"<{type(self).__name__} widget>"
+
+
+def draw_number_grid(ax, matrix, title: str = "", marked=(), digits: int = 2) -> None:
+    """Draw a matrix of numbers as a grid of cells on ``ax`` (for the static fallbacks);
+    cells in ``marked`` ((row, col) pairs) are shaded."""
+    from matplotlib.patches import Rectangle
+
+    rows = len(matrix)
+    cols = len(matrix[0]) if rows else 0
+    for i in range(rows):
+        for j in range(cols):
+            shade = (i, j) in set(map(tuple, marked))
+            ax.add_patch(Rectangle((j, -i), 1, 1, facecolor="tab:orange" if shade else "none",
+                                   alpha=0.5 if shade else 1, edgecolor="0.5"))
+            v = matrix[i][j]
+            text = f"{v:.{digits}f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
+            ax.text(j + 0.5, -i + 0.5, text, ha="center", va="center", fontsize=8)
+    ax.set_xlim(-0.1, max(cols, 1) + 0.1)
+    ax.set_ylim(-rows + 0.9, 1.1)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=9)
