@@ -379,3 +379,81 @@ def test_pooling_lecture_example():
     (got,) = js("pooling_explorer", [["pool", EXAMPLE2_INPUT, c]])
     want = F.avg_pool2d(torch.tensor(EXAMPLE2_INPUT, dtype=torch.float64)[None, None], 3, 1)
     np.testing.assert_allclose(got["values"], want[0, 0].numpy(), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- convolution as a matrix
+from cnncourse.conv_matrix import conv_matrix  # noqa: E402
+
+
+def matrix_grid() -> list:
+    rng = np.random.default_rng(3)
+    cases = [(3, 3, [[0, 1], [1, -1]], 1, 0), (4, 4, [[1, 1], [1, 1]], 1, 0)]  # L09, L30
+    for h, w, kh, kw, s, p in itertools.product([1, 2, 3, 5], [2, 4, 5], [1, 2, 3], [1, 3],
+                                                [1, 2, 3], [0, 1, 2]):
+        if rng.random() < 0.35:
+            cases.append((h, w, rng.integers(-3, 4, size=(kh, kw)).tolist(), s, p))
+    return cases
+
+
+MATRIX_GRID = matrix_grid()
+
+
+def _torch_matrix(h, w, kernel, s, p):
+    basis = torch.eye(h * w, dtype=torch.float64).reshape(h * w, 1, h, w)
+    k = torch.tensor(kernel, dtype=torch.float64)[None, None]
+    return F.conv2d(basis, k, stride=s, padding=p).reshape(h * w, -1).T
+
+
+def test_conv_matrix_matches_pytorch():
+    got = js("conv_matrix", [["convMatrix", h, w, k, s, p] for h, w, k, s, p in MATRIX_GRID])
+    n_ok = n_plain = 0
+    for (h, w, k, s, p), g in zip(MATRIX_GRID, got):
+        try:
+            want = _torch_matrix(h, w, k, s, p)
+        except RuntimeError:
+            assert not g["ok"], (h, w, k, s, p)
+            continue
+        n_ok += 1
+        assert g["ok"] and [g["outHeight"], g["outWidth"]] == list(
+            F.conv2d(torch.zeros(1, 1, h, w), torch.zeros(1, 1, len(k), len(k[0])), stride=s,
+                     padding=p).shape[2:])
+        m = torch.tensor(g["matrix"], dtype=torch.float64)
+        torch.testing.assert_close(m, want, rtol=0, atol=0)
+        # Entries outside the windows are structural zeros; inside, they copy the kernel.
+        which = torch.tensor(g["which"])
+        flat_k = torch.tensor(k, dtype=torch.float64).flatten()
+        assert torch.equal(m[which >= 0], flat_k[which[which >= 0]])
+        assert torch.all(m[which < 0] == 0)
+        if s == 1 and p == 0:  # the shared Python code (lecture L09)
+            n_plain += 1
+            torch.testing.assert_close(m, conv_matrix((h, w), torch.tensor(k, dtype=torch.float64)))
+    assert n_ok > 60 and n_plain > 5
+
+
+def test_conv_matrix_transpose_is_conv_transpose2d():
+    rng = np.random.default_rng(4)
+    calls, cases = [], []
+    for h, w, k, s, p in MATRIX_GRID:
+        try:
+            _torch_matrix(h, w, k, s, p)
+        except RuntimeError:
+            continue
+        ho, wo = F.conv2d(torch.zeros(1, 1, h, w), torch.zeros(1, 1, len(k), len(k[0])),
+                          stride=s, padding=p).shape[2:]
+        y = rng.integers(-3, 4, size=(ho, wo))
+        cases.append((h, w, k, s, p, y))
+        calls += [["convMatrix", h, w, k, s, p], ["outputPadding", h, len(k), s, p],
+                  ["outputPadding", w, len(k[0]), s, p]]
+    got = js("conv_matrix", calls)
+    # Transpose, then multiply, both in JS.
+    transposed = js("conv_matrix", [["transpose", got[3 * n]["matrix"]] for n in range(len(cases))])
+    products = js("conv_matrix", [["matVec", t, y.flatten().tolist()]
+                                  for t, (*_, y) in zip(transposed, cases)])
+    for n, (h, w, k, s, p, y) in enumerate(cases):
+        op = (got[3 * n + 1], got[3 * n + 2])
+        want = F.conv_transpose2d(torch.tensor(y, dtype=torch.float64)[None, None],
+                                  torch.tensor(k, dtype=torch.float64)[None, None], stride=s,
+                                  padding=p, output_padding=op)
+        assert want.shape[2:] == (h, w)  # the transposed convolution undoes the shapes
+        np.testing.assert_allclose(products[n], want.flatten().numpy(), rtol=0, atol=1e-12)
+        assert np.array(transposed[n]).shape == (h * w, y.size)

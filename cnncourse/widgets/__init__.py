@@ -5,8 +5,9 @@ in the static HTML book (no kernel) and stays in sync with Python in a live kern
 """
 
 from cnncourse.widgets.conv_arithmetic import ConvArithmetic
+from cnncourse.widgets.conv_matrix import ConvMatrix
 from cnncourse.widgets.kernel_playground import KernelPlayground
 from cnncourse.widgets.pixel_explorer import PixelExplorer
 from cnncourse.widgets.pooling_explorer import PoolingExplorer
 
-__all__ = ["ConvArithmetic", "KernelPlayground", "PixelExplorer", "PoolingExplorer"]
+__all__ = ["ConvArithmetic", "ConvMatrix", "KernelPlayground", "PixelExplorer", "PoolingExplorer"]

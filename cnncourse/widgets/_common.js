@@ -69,3 +69,22 @@ export function colours(node) {
            pad: "rgba(128,128,128,0.15)", window: "rgba(255,140,0,0.55)",
            out: "rgba(0,180,170,0.35)", hot: "rgba(255,59,48,0.85)" };
 }
+
+// An editable table of numbers; onChange(row, col, value) is called on each edit.
+export function numberTable(matrix, onChange, cls = "cnnw-grid cnnw-kernel") {
+  const table = h("table", { class: cls });
+  matrix.forEach((row, a) => {
+    const tr = h("tr", {});
+    row.forEach((v, b) => {
+      const input = h("input", { type: "number", step: "any" });
+      input.value = fmt(v, 4);
+      input.addEventListener("change", () => {
+        const x = Number(input.value);
+        onChange(a, b, Number.isFinite(x) ? x : 0);
+      });
+      tr.append(h("td", {}, input));
+    });
+    table.append(tr);
+  });
+  return table;
+}

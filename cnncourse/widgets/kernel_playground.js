@@ -1,7 +1,7 @@
 // Kernel playground (lecture L05, L25): a photo, a kernel (a preset or your own, up to 7×7),
 // the padding mode, grayscale or each RGB channel on its own; the output, the kernel's rank
 // and, for rank 1, its separable factors.
-import { h, selectInput, fmt } from "./_common.js";
+import { h, selectInput, fmt, numberTable } from "./_common.js";
 
 export const MODES = ["zeros", "reflect", "replicate", "circular", "valid"];
 
@@ -130,7 +130,7 @@ function render({ model, el }) {
     return s;
   };
   const khSel = sizeSel("h"), kwSel = sizeSel("w");
-  const table = h("table", { class: "cnnw-grid cnnw-kernel" });
+  const table = h("div", { class: "cnnw-kernel-box" });
   const info = h("div", { class: "cnnw-caption" });
   const controls = h("div", { class: "cnnw-controls" },
     h("label", {}, h("span", { text: "kernel" }), presetSel),
@@ -161,22 +161,11 @@ function render({ model, el }) {
   }
 
   function drawKernelTable(kernel) {
-    table.replaceChildren();
-    kernel.forEach((row, a) => {
-      const tr = h("tr", {});
-      row.forEach((v, b) => {
-        const input = h("input", { type: "number", step: "any" });
-        input.value = fmt(v, 4);
-        input.addEventListener("change", () => {
-          const k = model.get("kernel").map((r) => r.slice());
-          const x = Number(input.value);
-          k[a][b] = Number.isFinite(x) ? x : 0;
-          model.set("kernel", k); model.set("preset", "edited"); model.save_changes();
-        });
-        tr.append(h("td", {}, input));
-      });
-      table.append(tr);
-    });
+    table.replaceChildren(numberTable(kernel, (a, b, x) => {
+      const k = model.get("kernel").map((r) => r.slice());
+      k[a][b] = x;
+      model.set("kernel", k); model.set("preset", "edited"); model.save_changes();
+    }));
   }
 
   function resize() {

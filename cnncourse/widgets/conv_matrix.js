@@ -1,0 +1,154 @@
+// Convolution as a matrix (lecture L09, L30): for a small input and kernel, the sparse matrix
+// M with M·x = conv(x) (flattened row by row) and, in the transposed mode, Mᵀ, which is the
+// transposed convolution. The highlighted row (or column) follows the cell under the pointer.
+import { h, intInput, checkInput, floorDiv, fmt, numberTable, colours } from "./_common.js";
+
+// Output size of the (direct) convolution along one axis.
+export const outLen = (n, k, s, p) => floorDiv(n + 2 * p - k, s) + 1;
+
+// The (H_out·W_out)×(H·W) matrix of F.conv2d(x, kernel, stride, padding) on an H×W input,
+// and for each entry the kernel index a·kw + b it holds (−1 for a structural zero).
+export function convMatrix(H, W, kernel, stride, padding) {
+  const kh = kernel.length, kw = kernel[0].length;
+  const ho = outLen(H, kh, stride, padding), wo = outLen(W, kw, stride, padding);
+  if (ho < 1 || wo < 1) return { ok: false, error: `the kernel ${kh}×${kw} does not fit the padded input ${H + 2 * padding}×${W + 2 * padding}` };
+  const matrix = [], which = [];
+  for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
+    const row = new Array(H * W).fill(0), src = new Array(H * W).fill(-1);
+    for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
+      const r = i * stride - padding + a, c = j * stride - padding + b;
+      if (r < 0 || r >= H || c < 0 || c >= W) continue;
+      row[r * W + c] += kernel[a][b];
+      src[r * W + c] = a * kw + b;
+    }
+    matrix.push(row); which.push(src);
+  }
+  return { ok: true, outHeight: ho, outWidth: wo, matrix, which };
+}
+
+export function transpose(m) {
+  return m[0].map((_, j) => m.map((row) => row[j]));
+}
+
+export function matVec(m, v) {
+  return m.map((row) => row.reduce((s, x, j) => s + x * v[j], 0));
+}
+
+// The output_padding that makes ConvTranspose2d map H_out×W_out back to H×W.
+export const outputPadding = (n, k, s, p) => (n + 2 * p - k) - floorDiv(n + 2 * p - k, s) * s;
+
+const defaultInput = (H, W) => Array.from({ length: H }, (_, i) => Array.from({ length: W }, (_, j) => (i * W + j) % 5));
+
+function render({ model, el }) {
+  const root = h("div", { class: "cnnw cnnw-conv-matrix" });
+  const kernelBox = h("div", {});
+  const pair = (a, b, label, min, max) => h("div", { class: "cnnw-pair" }, h("span", { text: label }),
+    intInput(model, a, "", min, max), h("span", { text: "×" }), intInput(model, b, "", min, max));
+  const khIn = h("input", { type: "number", min: "1", max: "3" }), kwIn = h("input", { type: "number", min: "1", max: "3" });
+  khIn.dataset.role = "kernel-h"; kwIn.dataset.role = "kernel-w";
+  const resizeKernel = () => {
+    const kh = Math.max(1, Math.min(3, Number(khIn.value) || 1)), kw = Math.max(1, Math.min(3, Number(kwIn.value) || 1));
+    const old = model.get("kernel");
+    model.set("kernel", Array.from({ length: kh }, (_, a) => Array.from({ length: kw }, (_, b) =>
+      old[a] && old[a][b] !== undefined ? old[a][b] : 1)));
+    model.save_changes();
+  };
+  khIn.addEventListener("change", resizeKernel); kwIn.addEventListener("change", resizeKernel);
+  const controls = h("div", { class: "cnnw-controls" },
+    pair("height", "width", "input H × W", 1, 5),
+    h("div", { class: "cnnw-pair" }, h("span", { text: "kernel" }), khIn, h("span", { text: "×" }), kwIn),
+    kernelBox,
+    intInput(model, "stride", "stride", 1, 3),
+    intInput(model, "padding", "padding", 0, 2),
+    checkInput(model, "transposed", " transposed: show Mᵀ (ConvTranspose2d)"));
+  const status = h("div", { class: "cnnw-status" });
+  const grids = h("div", { class: "cnnw-row cnnw-wrap" });
+  const canvas = h("canvas", {});
+  const caption = h("div", { class: "cnnw-caption" });
+  root.append(controls, h("div", { class: "cnnw-view" }, status, grids, canvas, caption));
+  el.appendChild(root);
+  let hover = 0, geom = null;
+
+  const table = (title, m, hot, onEnter, cls) => {
+    const t = h("table", { class: `cnnw-grid ${cls}` });
+    m.forEach((row, i) => t.append(h("tr", {}, ...row.map((v, j) => {
+      const td = h("td", { text: fmt(v, 2) });
+      if (hot.has(i * row.length + j)) td.classList.add("cnnw-hot");
+      if (onEnter) td.addEventListener("mouseenter", () => onEnter(i * row.length + j));
+      return td;
+    }))));
+    return h("div", {}, h("div", { class: "cnnw-caption", text: title }), t);
+  };
+
+  function draw() {
+    const H = model.get("height"), W = model.get("width"), s = model.get("stride"), p = model.get("padding");
+    const kernel = model.get("kernel"), T = model.get("transposed");
+    let x = model.get("values");
+    if (x.length !== H || x[0].length !== W) x = defaultInput(H, W);
+    khIn.value = String(kernel.length); kwIn.value = String(kernel[0].length);
+    kernelBox.replaceChildren(numberTable(kernel, (a, b, v) => {
+      const k = model.get("kernel").map((r) => r.slice()); k[a][b] = v; model.set("kernel", k); model.save_changes();
+    }));
+    const r = convMatrix(H, W, kernel, s, p);
+    grids.replaceChildren();
+    if (!r.ok) { status.textContent = r.error; canvas.width = 1; canvas.height = 1; caption.textContent = ""; geom = null; return; }
+    const { outHeight: ho, outWidth: wo } = r;
+    const M = T ? transpose(r.matrix) : r.matrix;
+    const which = T ? transpose(r.which) : r.which;
+    const [inH, inW, outH, outW] = T ? [ho, wo, H, W] : [H, W, ho, wo];
+    const v = T ? Array.from({ length: ho * wo }, (_, k) => k + 1) : x.flat();
+    const y = matVec(M, v);
+    if (hover >= outH * outW) hover = 0;
+    const inputsUsed = new Set(M[hover].map((m, j) => (which[hover][j] >= 0 ? j : -1)).filter((j) => j >= 0));
+    const reshape = (flat, w) => Array.from({ length: flat.length / w }, (_, i) => flat.slice(i * w, (i + 1) * w));
+    const op = [outputPadding(H, kernel.length, s, p), outputPadding(W, kernel[0].length, s, p)];
+    status.textContent = T
+      ? `ConvTranspose2d(1, 1, (${kernel.length}, ${kernel[0].length}), stride=${s}, padding=${p}, output_padding=(${op.join(", ")})): ${ho}×${wo} → ${H}×${W} is y = Mᵀ·x, Mᵀ of size ${H * W}×${ho * wo}`
+      : `Conv2d(1, 1, (${kernel.length}, ${kernel[0].length}), stride=${s}, padding=${p}): ${H}×${W} → ${ho}×${wo} is y = M·x, M of size ${ho * wo}×${H * W}`;
+    const onEnter = (k) => { hover = k; draw(); };
+    grids.append(table(T ? "input x (1, 2, …)" : "input x", reshape(v, inW), inputsUsed, null, "cnnw-in"),
+      table(`output y: point at a cell`, reshape(y, outW), new Set([hover]), onEnter, "cnnw-out"));
+    // The matrix, drawn on a canvas: row `hover` highlighted; entries coloured by the kernel
+    // weight they hold (the same weight everywhere: parameter sharing).
+    const rows = M.length, cols = M[0].length;
+    const cell = Math.max(12, Math.min(22, Math.floor(560 / cols)));
+    canvas.width = cols * cell + 2; canvas.height = rows * cell + 2;
+    const ctx = canvas.getContext("2d");
+    const col = colours(root);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = col.out;
+    ctx.fillRect(0, hover * cell, cols * cell, cell);
+    ctx.font = `${Math.floor(cell * 0.55)}px monospace`;
+    ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    const nk = kernel.length * kernel[0].length;
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
+      const k = which[i][j];
+      if (k >= 0) {
+        ctx.fillStyle = `hsla(${Math.round(360 * k / nk)}, 70%, 55%, ${i === hover ? 0.75 : 0.35})`;
+        ctx.fillRect(j * cell + 1, i * cell + 1, cell - 1, cell - 1);
+        ctx.fillStyle = col.fg;
+        ctx.fillText(fmt(M[i][j], 1), j * cell + cell / 2, i * cell + cell / 2 + 1);
+      } else {
+        ctx.fillStyle = col.grid;
+        ctx.fillText("·", j * cell + cell / 2, i * cell + cell / 2);
+      }
+    }
+    ctx.strokeStyle = col.hot; ctx.lineWidth = 2;
+    ctx.strokeRect(1, hover * cell + 1, cols * cell - 1, cell - 1);
+    geom = { cell, rows };
+    const nz = which.flat().filter((k) => k >= 0).length;
+    caption.textContent = `${T ? "Mᵀ" : "M"}: ${rows}×${cols}, ${nz} of ${rows * cols} entries can be nonzero (sparse interactions), ` +
+      `each a copy of one of the ${nk} kernel weights (colour: which one). Highlighted: ${T ? "column" : "row"} ${hover} of M, ` +
+      `the output cell (${Math.floor(hover / outW)}, ${hover % outW}); the input cells it reads are highlighted.`;
+  }
+  canvas.addEventListener("mousemove", (e) => {
+    if (!geom) return;
+    const rect = canvas.getBoundingClientRect();
+    const i = Math.floor((e.clientY - rect.top) / geom.cell);
+    if (i >= 0 && i < geom.rows && i !== hover) { hover = i; draw(); }
+  });
+  for (const f of ["height", "width", "kernel", "stride", "padding", "transposed", "values"]) model.on(`change:${f}`, draw);
+  draw();
+}
+
+export default { render };
