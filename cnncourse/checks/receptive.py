@@ -1,0 +1,441 @@
+"""Checks for receptive fields, parameter counts and FLOPs (assignment a4_receptive_fields).
+
+The student writes three functions:
+
+- ``receptive_field(model, input_hw)``: for a flat ``nn.Sequential`` of ``Conv2d``,
+  ``MaxPool2d``, ``AvgPool2d`` and element-wise layers, one dict per layer with keys
+  ``"size"``, ``"jump"`` and ``"start"``, each a (height, width) pair;
+- ``count_params(model)``: the number of parameters, each shared parameter once;
+- ``conv2d_flops(in_channels, out_channels, kernel_size, output_hw, groups=1)``: the FLOPs
+  of one ``nn.Conv2d`` on one image, a multiply-add counted as 2 FLOPs and the bias add
+  not counted, as ``torch.utils.flop_counter.FlopCounterMode`` counts.
+
+``check_receptive_field(fn, part)`` compares every layer's size, jump and start with
+``cnncourse.receptive_field.receptive_field`` and the last layer's field of two units with
+the empirical gradient field (``empirical_receptive_field`` on a copy with positive
+weights; for dilated stacks, its bounding box). Parts: ``"conv"`` (golden lecture cascades,
+stride, padding, non-square kernels, errors), ``"dilation"``, ``"pooling"``.
+``check_count_params(fn)`` compares with ``cnncourse.model_stats.count_params`` and golden
+published counts; ``check_conv2d_flops(fn)`` with ``FlopCounterMode`` on ``nn.Conv2d``.
+Numbers must be exact (``start`` within 1e-9). While a check runs, these references (and
+``torch.utils.flop_counter``) raise an error if the student's code calls them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import random
+
+import torch
+import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from cnncourse import receptive_field as rf_ref
+from cnncourse.checks.core import (
+    Case, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, quiet, run_cases,
+)
+from cnncourse.model_stats import count_params as _count_params_ref
+
+RF_PARTS = ("conv", "dilation", "pooling")
+
+FORBIDDEN = (
+    "cnncourse.receptive_field.receptive_field",
+    "cnncourse.receptive_field.empirical_receptive_field",
+    "cnncourse.receptive_field.input_gradient",
+    "cnncourse.model_stats.count_params",
+    "cnncourse.model_stats.count_flops",
+    "cnncourse.model_stats.layer_table",
+    "torch.utils.flop_counter.FlopCounterMode",
+)
+REASON = "compute it yourself from the layers' arguments."
+
+RF_HINTS = {
+    "conv": "per axis, with the previous layer's size r, jump j and start c (input: 1, 1, 0): "
+            "r' = r + (k - 1) * j; j' = j * s; c' = c + ((k - 1) / 2 - p) * j; element-wise "
+            "layers repeat the previous row; raise ValueError when a window does not fit, "
+            "TypeError for layers such as Flatten or Linear.",
+    "dilation": "a dilated kernel spans k' = d * (k - 1) + 1 pixels: use k' instead of k in "
+                "the size and start recurrences.",
+    "pooling": "MaxPool2d and AvgPool2d are windows like convolutions (kernel_size, stride, "
+               "padding; MaxPool2d also dilation); their stride defaults to kernel_size.",
+}
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# --- receptive fields --------------------------------------------------------------------
+
+def _golden() -> list[tuple[str, nn.Sequential, tuple, dict]]:
+    """The lecture's cascades (L17): two 3x3 convolutions see 5x5, three see 7x7."""
+    two = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3), nn.ReLU())
+    three = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3), nn.ReLU(),
+                          nn.Conv2d(2, 2, 3))
+    return [("lecture: two 3x3 convolutions see 5x5 (golden)", two, (9, 9),
+             {"size": (5, 5), "jump": (1, 1), "start": (2.0, 2.0)}),
+            ("lecture: three 3x3 convolutions see 7x7 (golden)", three, (9, 9),
+             {"size": (7, 7), "jump": (1, 1), "start": (3.0, 3.0)})]
+
+
+def _seq(*layers) -> nn.Sequential:
+    return nn.Sequential(*layers)
+
+
+def _rf_visible(part: str):
+    C = nn.Conv2d
+    if part == "conv":
+        return [(name, m, hw) for name, m, hw, _ in _golden()] + [
+            ("stride 2 then 3x3", _seq(C(1, 2, 3, stride=2), nn.ReLU(), C(2, 2, 3)), (15, 15)),
+            ("padding 1, stride 2, non-square input", _seq(C(1, 2, 3, padding=1), nn.Tanh(),
+                                                          C(2, 2, 3, stride=2, padding=1)), (12, 9)),
+            ("non-square kernels and strides", _seq(C(1, 2, (5, 3), stride=(2, 1)), nn.ReLU(),
+                                                   C(2, 2, (1, 3), stride=(1, 2), padding=(0, 1))), (13, 11)),
+            ("even kernel: half-pixel start", _seq(C(1, 2, 2), C(2, 1, 4, stride=2)), (10, 10)),
+            ("batch norm passes through", _seq(C(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), C(2, 2, 3, padding=2)), (7, 8)),
+            ("error: kernel larger than the input", _seq(C(1, 1, 3), C(1, 1, 5)), (6, 6)),
+            ("error: Flatten is not a spatial layer", _seq(C(1, 1, 3), nn.Flatten()), (6, 6)),
+        ]
+    if part == "dilation":
+        return [
+            ("dilation 2", _seq(C(1, 2, 3, dilation=2), nn.ReLU(), C(2, 1, 3)), (11, 11)),
+            ("dilations 1, 2, 4 (a context module)", _seq(C(1, 2, 3), C(2, 2, 3, dilation=2, padding=2),
+                                                         C(2, 1, 3, dilation=4, padding=4)), (17, 16)),
+            ("dilation (2, 1) with stride", _seq(C(1, 2, 3, stride=2), nn.ReLU(),
+                                                 C(2, 2, 3, dilation=(2, 1), padding=(1, 0))), (15, 10)),
+            ("error: dilated kernel larger than the input", _seq(C(1, 1, 3, dilation=4)), (8, 12)),
+        ]
+    if part == "pooling":
+        return [
+            ("L14: conv, max pool, conv, max pool", _seq(C(1, 1, 3), nn.MaxPool2d(2), C(1, 1, 3),
+                                                        nn.MaxPool2d(2)), (28, 28)),
+            ("average pooling 3, stride 1, padding 1", _seq(C(1, 2, 3), nn.AvgPool2d(3, stride=1, padding=1),
+                                                           C(2, 2, 3)), (9, 11)),
+            ("max pool (3, 2), stride (2, 1)", _seq(C(1, 2, 3, padding=1), nn.ReLU(),
+                                                    nn.MaxPool2d((3, 2), stride=(2, 1))), (10, 8)),
+            ("pool with stride 2 and padding 1, then conv", _seq(C(1, 1, 5, stride=2), nn.MaxPool2d(3, 2, 1),
+                                                                 C(1, 1, 3)), (21, 19)),
+            ("error: pooling window larger than the map", _seq(C(1, 1, 3), nn.MaxPool2d(5)), (6, 6)),
+        ]
+    raise ValueError(f"unknown part {part!r}; choose one of {RF_PARTS}")
+
+
+def _rf_hidden(part: str, seed: int, n: int = 5):
+    rng = random.Random(f"rf-{part}-{seed}")
+    extra = 12 if part == "dilation" else 0  # dilated fields are wide
+    cases = []
+    for i in range(n):
+        layers, ch = [], 1
+        n_layers = rng.randint(2, 4)
+        pool_at = rng.randrange(n_layers) if part == "pooling" else -1
+        for li in range(n_layers):
+            if li == pool_at or (part == "pooling" and li > 0 and rng.random() < 0.3):
+                k = rng.randint(2, 3)
+                if rng.random() < 0.5:
+                    layers.append(nn.MaxPool2d(k, stride=rng.randint(1, k), padding=rng.randint(0, k // 2)))
+                else:
+                    layers.append(nn.AvgPool2d((k, rng.randint(1, 3)), stride=(rng.randint(1, 2), 1)))
+            else:
+                k = (rng.randint(1, 4), rng.randint(1, 4))
+                s = (rng.randint(1, 2), rng.randint(1, 2))
+                p = (rng.randint(0, 1), rng.randint(0, 2))
+                d = (1, 1)
+                if part == "dilation" and (li == 0 or rng.random() < 0.6):
+                    d = (rng.randint(1, 3), rng.randint(2, 3))
+                    k = (max(k[0], 2), max(k[1], 2))
+                layers.append(nn.Conv2d(ch, 2, k, stride=s, padding=p, dilation=d))
+                ch = 2
+            if rng.random() < 0.4:
+                layers.append(rng.choice([nn.ReLU(), nn.Tanh(), nn.Identity()]))
+        cases.append((f"random {part} stack #{i + 1}", nn.Sequential(*layers),
+                      (rng.randint(14, 24) + extra, rng.randint(14, 24) + extra)))
+    return cases
+
+
+def receptive_field_cases(part: str, family: str = "visible", seed: int = 0) -> list[Case]:
+    if part not in RF_PARTS:
+        raise ValueError(f"unknown part {part!r}; choose one of {RF_PARTS}")
+    if family == "visible":
+        raw = _rf_visible(part)
+    elif family == "hidden":
+        raw = _rf_hidden(part, seed)
+    else:
+        raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
+    return [Case(name, {"model": model, "input_hw": hw}, {}, RF_HINTS[part]) for name, model, hw in raw]
+
+
+def _layer_text(model) -> str:
+    return "Sequential(" + ", ".join(repr(m).replace("\n", "") for m in model) + ")"
+
+
+def _rf_expected(case: Case):
+    """Reference rows as dicts, plus the empirical field of two units of the last layer."""
+    model, hw = case.inputs["model"], case.inputs["input_hw"]
+    rows = rf_ref.receptive_field(model, hw)  # raises ValueError / TypeError for errors
+    expected = [{"size": r.size, "jump": r.jump, "start": r.start} for r in rows]
+    last = rows[-1]
+    oh, ow = last.output_size
+    candidates = dict.fromkeys([(0, 0), (oh // 2, ow // 2), (oh - 1, ow - 1), (0, ow - 1), (oh - 1, 0)])
+    # units whose whole field lies in the input: there the gradient reaches exactly the field
+    # (nearer the border, zero padding of a later layer can cut it short)
+    units = [u for u in candidates if last.field(u) == last.field(u, hw)][:2]
+    positive = rf_ref.fill_positive_(copy.deepcopy(model).double())
+    empirical = {u: rf_ref.mask_bounds(rf_ref.empirical_receptive_field(positive, hw, u)) for u in units}
+    for u, bounds in empirical.items():  # the recurrence and the gradient agree
+        assert bounds == last.field(u, hw), (case.name, u, bounds, last.field(u, hw))
+    return expected, empirical
+
+
+def _number_pair(value, integer: bool) -> bool:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        return False
+    for v in value:
+        if isinstance(v, torch.Tensor):
+            return False
+        if integer and not (isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
+            return False
+        if not isinstance(v, (int, float)):
+            return False
+    return True
+
+
+def _field(row, unit, hw):
+    out = []
+    for a in range(2):
+        lo = int(round(row["start"][a] + unit[a] * row["jump"][a] - (row["size"][a] - 1) / 2))
+        hi = lo + int(row["size"][a]) - 1
+        out.append((max(lo, 0), min(hi, hw[a] - 1)))
+    return tuple(out)
+
+
+def _rf_problem(actual, expected_and_empirical, hw) -> str | None:
+    expected, empirical = expected_and_empirical
+    if not isinstance(actual, (list, tuple)):
+        return f"returned {type(actual).__name__}, expected a list with one dict per layer"
+    if len(actual) != len(expected):
+        return f"returned {len(actual)} rows, expected {len(expected)} (one per layer)"
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        if not isinstance(a, dict) or not {"size", "jump", "start"} <= set(a):
+            return f"row {i} is {a!r}, expected a dict with keys 'size', 'jump', 'start'"
+        for key in ("size", "jump", "start"):
+            if not _number_pair(a[key], integer=key != "start"):
+                return f"row {i}: {key} = {a[key]!r}, expected a (height, width) pair of numbers"
+            if any(abs(x - y) > 1e-9 for x, y in zip(a[key], e[key])):
+                return f"row {i} (layer {i}): {key} = {tuple(a[key])}, expected {tuple(e[key])}"
+    for unit, bounds in empirical.items():
+        got = _field(actual[-1], unit, _pair(hw))
+        if got != bounds:
+            return (f"the last layer's unit {unit} sees input rows/columns {got}, but its gradient "
+                    f"reaches {bounds}")
+    return None
+
+
+def check_receptive_field(fn, part: str = "conv", family: str = "visible", seed: int = 0) -> CheckReport:
+    """Compare ``receptive_field(model, input_hw)`` with the recurrence and the gradient."""
+    cases = receptive_field_cases(part, family, seed)
+    failures = []
+    with _one_thread():
+        expectations = []
+        for case in cases:
+            try:
+                expectations.append(_rf_expected(case))
+            except (ValueError, TypeError) as exc:  # the reference refuses: an error case
+                expectations.append(exc)
+        with forbid_calls(FORBIDDEN, REASON, [fn]):
+            for case, expected in zip(cases, expectations):
+                model, hw = case.inputs["model"], case.inputs["input_hw"]
+                try:
+                    actual = fn(model, hw)
+                except ForbiddenCall as exc:
+                    problem = str(exc)
+                except Exception as exc:  # noqa: BLE001 - any error of the student's is reported
+                    if isinstance(expected, BaseException) and isinstance(exc, type(expected)):
+                        problem = None
+                    elif isinstance(expected, BaseException):
+                        problem = (f"raised {type(exc).__name__}: {_first_line(exc)}; expected "
+                                   f"{type(expected).__name__}: {_first_line(expected)}")
+                    else:
+                        problem = f"raised {type(exc).__name__}: {_first_line(exc)}"
+                else:
+                    if isinstance(expected, BaseException):
+                        problem = (f"returned {type(actual).__name__}, but these layers do not fit "
+                                   f"or are not spatial: expected {type(expected).__name__}: "
+                                   f"{_first_line(expected)}")
+                    else:
+                        problem = _rf_problem(actual, expected, hw)
+                if problem is not None:
+                    failures.append(f"case '{case.name}': receptive_field({_layer_text(model)}, "
+                                    f"input_hw={hw!r})\n    {problem}")
+    if failures:
+        more = len(failures) - 3
+        raise CheckFailure(f"receptive_field, {part}: {len(failures)} of {len(cases)} {family} cases "
+                           f"failed.\n" + "\n".join(failures[:3])
+                           + (f"\n({more} more failing cases not shown)" if more > 0 else "")
+                           + f"\nhint: {RF_HINTS[part]}")
+    return CheckReport(f"receptive_field, {part}", family, len(cases))
+
+
+def _first_line(exc) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else ""
+
+
+# --- parameters --------------------------------------------------------------------------
+
+class _Shared(nn.Module):
+    """One linear layer used twice: its parameters count once."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(10, 10)
+        self.b = self.a
+        self.c = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def alexnet_table() -> nn.Sequential:
+    """The lecture's AlexNet table (L20): 96 filters in conv1, no groups, 227x227 input."""
+    return nn.Sequential(
+        nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(96, 256, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Flatten(), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(),
+        nn.Linear(4096, 1000))
+
+
+ALEXNET_TABLE_PARAMS = 62_378_344
+
+
+def _frozen():
+    m = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Linear(5, 2, bias=False))
+    m[0].weight.requires_grad_(False)
+    return m
+
+
+def count_params_cases(family: str = "visible", seed: int = 0) -> list[Case]:
+    hint = ("add p.numel() over model.parameters(): every parameter once (shared ones too, "
+            "frozen ones too), buffers such as running_mean not at all.")
+    if family == "visible":
+        from cnncourse.architectures.lenet import LeNet5
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            models = [("the lecture's AlexNet table: 62,378,344 (golden)", alexnet_table()),
+                      ("LeNet-5: 61,706", LeNet5(10)),
+                      ("a conv without bias", nn.Conv2d(3, 16, 3, bias=False)),
+                      ("a shared layer counts once", _Shared()),
+                      ("frozen weights count; batch-norm buffers do not", _frozen()),
+                      ("no parameters", nn.Sequential(nn.ReLU(), nn.MaxPool2d(2)))]
+    elif family == "hidden":
+        rng = random.Random(f"params-{seed}")
+        models = []
+        for i in range(4):
+            layers, ch = [], rng.randint(1, 4)
+            for _ in range(rng.randint(1, 4)):
+                out = rng.randint(1, 6)
+                g = rng.choice([g for g in (1, 2, 3) if ch % g == 0 and out * g % g == 0])
+                layers.append(nn.Conv2d(ch, out * g, (rng.randint(1, 3), rng.randint(1, 3)),
+                                        groups=g, bias=rng.random() < 0.5))
+                if rng.random() < 0.5:
+                    layers.append(nn.BatchNorm2d(out * g, affine=rng.random() < 0.7))
+                ch = out * g
+            models.append((f"random stack #{i + 1}", nn.Sequential(*layers)))
+        shared = nn.Linear(rng.randint(2, 9), rng.randint(2, 9))
+        models.append(("a layer used twice", nn.Sequential(shared, nn.ReLU(), shared)
+                       if shared.in_features == shared.out_features else nn.ModuleList([shared, shared])))
+    else:
+        raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
+    return [Case(name, {"model": m}, {}, hint) for name, m in models]
+
+
+def _count_params_reference(case: Case):
+    n = _count_params_ref(case.inputs["model"])
+    if "AlexNet" in case.name:
+        assert n == ALEXNET_TABLE_PARAMS
+    return n
+
+
+def check_count_params(fn, family: str = "visible", seed: int = 0) -> CheckReport:
+    """Compare ``count_params(model)`` with the reference count."""
+    cases = count_params_cases(family, seed)
+    with _one_thread():
+        return run_cases(fn, "count_params", cases, _count_params_reference,
+                         what="count_params", family=family, forbidden=FORBIDDEN, forbidden_reason=REASON)
+
+
+# --- FLOPs -------------------------------------------------------------------------------
+
+def conv2d_flops_cases(family: str = "visible", seed: int = 0) -> list[Case]:
+    hint = ("FLOPs = 2 * out_channels * H_out * W_out * (in_channels / groups) * kH * kW "
+            "(a multiply-add is 2 FLOPs; the bias add is not counted); raise ValueError when "
+            "in_channels or out_channels is not divisible by groups.")
+    grid = []
+    if family == "visible":
+        grid = [
+            ("the lecture's regular conv: 3 -> 16, 3x3, 128x128 output (golden 2 x 7,077,888)",
+             3, 16, 3, (128, 128), 1),
+            ("the lecture's depthwise 3x3 on 3 channels (golden 2 x 442,368)", 3, 3, 3, 128, 3),
+            ("the lecture's pointwise 3 -> 16 (golden 2 x 786,432)", 3, 16, 1, 128, 1),
+            ("non-square kernel and output", 4, 6, (3, 2), (7, 5), 1),
+            ("groups 2", 4, 6, (3, 2), (5, 4), 2),
+            ("1x1 output", 8, 2, 5, 1, 1),
+            ("error: in_channels not divisible by groups", 5, 4, 3, 6, 2),
+            ("error: out_channels not divisible by groups", 4, 3, 3, 6, 2),
+        ]
+    elif family == "hidden":
+        rng = random.Random(f"flops-{seed}")
+        for i in range(8):
+            g = rng.choice([1, 1, 2, 3])
+            cin, cout = g * rng.randint(1, 4), g * rng.randint(1, 4)
+            k = rng.choice([rng.randint(1, 5), (rng.randint(1, 5), rng.randint(1, 5))])
+            out = rng.choice([rng.randint(1, 20), (rng.randint(1, 20), rng.randint(1, 20))])
+            grid.append((f"random conv #{i + 1}", cin, cout, k, out, g))
+        grid.append(("error: groups do not divide", 3 * rng.randint(1, 3) + 1, 6, 3, 4, 3))
+    else:
+        raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
+    return [Case(name, {"in_channels": cin, "out_channels": cout, "kernel_size": k, "output_hw": out},
+                 {"groups": g}, hint) for name, cin, cout, k, out, g in grid]
+
+
+def _conv2d_flops_reference(case: Case):
+    cin, cout, k, out = case.inputs.values()
+    g = case.kwargs["groups"]
+    kh, kw = _pair(k)
+    oh, ow = _pair(out)
+    try:
+        conv = nn.Conv2d(cin, cout, (kh, kw), groups=g)
+    except ValueError as exc:
+        return exc
+    x = torch.zeros(1, cin, oh + kh - 1, ow + kw - 1)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = conv(x)
+    assert tuple(y.shape[-2:]) == (oh, ow)
+    return int(counter.get_total_flops())
+
+
+def check_conv2d_flops(fn, family: str = "visible", seed: int = 0) -> CheckReport:
+    """Compare ``conv2d_flops(...)`` with ``FlopCounterMode`` on ``nn.Conv2d``."""
+    cases = conv2d_flops_cases(family, seed)
+    with _one_thread():
+        return run_cases(fn, "conv2d_flops", cases, _conv2d_flops_reference, what="conv2d_flops",
+                         family=family, forbidden=FORBIDDEN, forbidden_reason=REASON)
+
+
+@contextlib.contextmanager
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with quiet():
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+__all__ = ["RF_PARTS", "check_receptive_field", "check_count_params", "check_conv2d_flops",
+           "receptive_field_cases", "count_params_cases", "conv2d_flops_cases", "alexnet_table",
+           "ALEXNET_TABLE_PARAMS", "CheckFailure"]

@@ -1,0 +1,102 @@
+"""Mutants of a4_receptive_fields: plausible wrong receptive fields, counts and FLOPs.
+
+Each mutant is the solution notebook's code with one string replaced in one solution cell
+(the test asserts the replacement happened). Every graded test cell of the solution
+notebook (visible *and* hidden checks, with exactly the notebook's seeds) runs on each
+mutant, and the test asserts precisely which graded parts fail: the one that targets the
+mistake, and no other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+from cnncourse.checks.core import CheckFailure
+from cnncourse.nbgrader_course import solution_code, source_notebook
+
+A = "a4_receptive_fields"
+PARTS = {"test_rf_conv", "test_rf_dilation", "test_rf_pooling", "test_count_params",
+         "test_conv2d_flops"}
+
+
+def solution_namespace(grade_id: str | None = None, old: str = "", new: str = "") -> dict:
+    """Execute the setup cell and every solution cell, one of them mutated."""
+    nb = source_notebook(A)
+    answers = solution_code(A)
+    ns: dict = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") == "setup":
+            exec(cell.source, ns)  # noqa: S102
+        elif meta.get("solution"):
+            source = answers[meta["grade_id"]]
+            if meta["grade_id"] == grade_id:
+                assert source.count(old) == 1, f"mutation target not found exactly once: {old!r}"
+                source = source.replace(old, new)
+            exec(source, ns)  # noqa: S102 - the course's own solution
+    return ns
+
+
+def failing_parts(ns: dict) -> set[str]:
+    """Run every graded cell (visible and hidden checks); return the ids of those failing."""
+    failed = set()
+    graded = [(c.metadata["nbgrader"]["grade_id"], c.source) for c in source_notebook(A).cells
+              if c.metadata.get("nbgrader", {}).get("grade")]
+    assert {gid for gid, _ in graded} == PARTS
+    for gid, src in graded:
+        assert "### BEGIN HIDDEN TESTS" in src and "family=\"hidden\"" in src
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(src, dict(ns))  # noqa: S102
+        except CheckFailure:
+            failed.add(gid)
+    return failed
+
+
+def test_solution_passes_every_part():
+    assert failing_parts(solution_namespace()) == set()
+
+
+MUTANTS = {
+    "receptive field ignoring dilation": (
+        "receptive_field", 'd = as_pair(getattr(layer, "dilation", 1))', "d = (1, 1)", "test_rf_dilation"),
+    "pooling treated as an element-wise layer": (
+        "receptive_field", "isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))",
+        "isinstance(layer, nn.Conv2d)", "test_rf_pooling"),
+    "parameters counted from the state_dict (buffers and shared layers twice)": (
+        "count_params", "for p in model.parameters()", "for p in model.state_dict().values()",
+        "test_count_params"),
+    "frozen parameters left out": (
+        "count_params", "for p in model.parameters())", "for p in model.parameters() if p.requires_grad)",
+        "test_count_params"),
+    "FLOPs as multiply-adds (MACs)": (
+        "conv2d_flops", "return 2 * out_channels", "return out_channels", "test_conv2d_flops"),
+    "FLOPs ignoring groups": (
+        "conv2d_flops", "(in_channels // groups)", "in_channels", "test_conv2d_flops"),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_mutant_loses_exactly_its_part(name):
+    grade_id, old, new, part = MUTANTS[name]
+    assert failing_parts(solution_namespace(grade_id, old, new)) == {part}
+
+
+def test_calling_the_references_is_refused():
+    ns = solution_namespace()
+    exec("from cnncourse.receptive_field import receptive_field as _rf\n"  # noqa: S102
+         "def receptive_field(model, input_hw):\n"
+         "    return [{'size': r.size, 'jump': r.jump, 'start': r.start} for r in _rf(model, input_hw)]\n"
+         "from torch.utils.flop_counter import FlopCounterMode\n"
+         "def conv2d_flops(in_channels, out_channels, kernel_size, output_hw, groups=1):\n"
+         "    conv = nn.Conv2d(in_channels, out_channels, kernel_size, groups=groups)\n"
+         "    k = conv.kernel_size\n"
+         "    h, w = (output_hw, output_hw) if isinstance(output_hw, int) else output_hw\n"
+         "    with FlopCounterMode(display=False) as c:\n"
+         "        conv(torch.zeros(1, in_channels, h + k[0] - 1, w + k[1] - 1))\n"
+         "    return c.get_total_flops()\n", ns)
+    assert failing_parts(ns) == {"test_rf_conv", "test_rf_dilation", "test_rf_pooling",
+                                 "test_conv2d_flops"}
