@@ -1,0 +1,553 @@
+"""Checks for hand-written backward passes (assignment a3_backprop).
+
+The student writes three ``torch.autograd.Function`` subclasses, called positionally:
+
+- ``MaxPool2dFunction.apply(x, kernel_size, stride, padding, ceil_mode)``;
+- ``AvgPool2dFunction.apply(x, kernel_size, stride, padding, ceil_mode, count_include_pad)``;
+- ``Conv2dFunction.apply(x, weight, bias, stride, padding, dilation, groups)``
+
+(``stride=None`` means ``kernel_size`` for pooling; sizes are ints or pairs). Each check
+takes the class, a graded ``part``, a family (``"visible"`` or ``"hidden"``) and a seed:
+
+- ``check_max_pool(cls, part)``: ``"forward"`` (values against ``F.max_pool2d``, the
+  default stride, ``ceil_mode``, the errors PyTorch raises), ``"backward"`` (float64
+  ``gradcheck`` and the gradient against autograd through ``F.max_pool2d``, on inputs
+  without ties), ``"ties"`` (inputs with deliberate ties: see :data:`TIE_RULE`);
+- ``check_avg_pool(cls, part)``: ``"forward"`` (with ``count_include_pad`` and
+  ``ceil_mode``; the lecture's L12 example is the golden case) and ``"backward"``;
+- ``check_conv2d_function(cls, part)``: ``"forward"`` (values and errors against
+  ``F.conv2d``), ``"grad_input"``, ``"grad_weight"``, ``"grad_bias"`` (only that input
+  requires grad; ``gradcheck`` plus comparison with autograd through ``F.conv2d``).
+
+Values and gradients are compared in float64 with rtol 1e-7, atol 1e-9; ``gradcheck`` runs
+with eps 1e-6, atol 1e-5, rtol 1e-3. Backward cases avoid what only the forward part
+grades (the default stride, errors), so that one mistake costs one part.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from cnncourse import lecture
+from cnncourse.checks.core import (FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall,
+                                   forbid_calls, quiet, random_tensor, tensor_mismatch)
+
+#: PyTorch's rule for tied maxima, found with ``F.max_pool2d(..., return_indices=True)``
+#: (and tested in tests/test_mutants_a3_backprop.py): each window sends its whole gradient
+#: to ONE element, the first maximum in row-major (reading) order inside the window.
+#: Overlapping windows that pick the same element add their gradients there.
+TIE_RULE = ("each window sends its whole gradient to one element: the first maximum in "
+            "row-major order inside the window (what torch.argmax returns on the flattened "
+            "window); overlapping windows that pick the same element add up there.")
+
+FORBIDDEN_POOL = (
+    "torch.nn.functional.max_pool2d",
+    "torch.nn.functional.max_pool2d_with_indices",
+    "torch.max_pool2d",
+    "torch._C._nn.max_pool2d_with_indices",
+    "torch.nn.functional.avg_pool2d",
+    "torch._C._nn.avg_pool2d",
+    "torch.nn.functional.max_unpool2d",
+    "torch.nn.functional.adaptive_max_pool2d",
+    "torch.nn.functional.adaptive_avg_pool2d",
+    "torch.nn.functional.lp_pool2d",
+)
+FORBIDDEN_CONV = (
+    "torch.nn.functional.conv2d",
+    "torch.conv2d",
+    "torch.convolution",
+    "torch._convolution",
+    "torch.nn.functional.conv_transpose2d",
+    "torch.conv_transpose2d",
+    "torch.nn.grad.conv2d_input",
+    "torch.nn.grad.conv2d_weight",
+    "cnncourse.conv_matrix.conv2d_im2col",
+)
+FORBIDDEN = FORBIDDEN_POOL + FORBIDDEN_CONV
+REASON = "write the forward and the backward yourself (F.unfold, F.fold and F.pad are allowed)."
+
+GRADCHECK = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-3, "fast_mode": True}
+
+HINTS = {
+    ("max", "forward"): "pad with -inf (never the maximum); stride=None means stride = "
+                        "kernel_size; with ceil_mode the last window must start inside the "
+                        "input or its left padding; RuntimeError where F.max_pool2d raises one "
+                        "(e.g. padding > kernel_size // 2).",
+    ("max", "backward"): "the gradient of out[i, j] goes to the input element that was the "
+                         "window's maximum (at its position in the unpadded input); gradients "
+                         "of overlapping windows add up.",
+    ("max", "ties"): "tie rule: " + TIE_RULE,
+    ("avg", "forward"): "divide each window's sum by the number of its elements inside the "
+                        "input (count_include_pad=False) or inside input + padding, clipped at "
+                        "the padded border (count_include_pad=True).",
+    ("avg", "backward"): "every element of a window receives grad_out / divisor of that window "
+                         "(the same divisor as in the forward); overlapping windows add up.",
+    ("conv", "forward"): "out = weight (as a matrix) @ patches + bias; RuntimeError where "
+                         "F.conv2d raises one.",
+    ("conv", "grad_input"): "grad_input = fold(W^T @ grad_out): each patch's gradient is added "
+                            "back where the patch came from (padding dropped, dilation and "
+                            "stride as in the forward); pixels no window covers get 0.",
+    ("conv", "grad_weight"): "grad_weight[o] = sum over batch and pixels of grad_out[n, o, i, j] "
+                             "* patch(n, i, j), within output channel o's group.",
+    ("conv", "grad_bias"): "grad_bias[o] = grad_out[:, o].sum() (over batch and pixels); return "
+                           "None for the bias when it is None.",
+}
+
+
+@dataclass
+class FnCase:
+    """One call ``cls.apply(*tensors, *args)``; ``grads`` names the inputs that need grad."""
+
+    name: str
+    tensors: dict[str, Any]
+    args: dict[str, Any]
+    hint: str = ""
+    grads: tuple[str, ...] = ()
+    gradcheck: bool = True
+    grad_seed: int = 0
+    compare_grads: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def describe(self, fn_name: str) -> str:
+        parts = [f"{k}=<{tuple(v.shape)} {str(v.dtype).replace('torch.', '')}>"
+                 if isinstance(v, torch.Tensor) else f"{k}={v!r}" for k, v in self.tensors.items()]
+        parts += [f"{k}={v!r}" for k, v in self.args.items()]
+        need = f"; requires_grad: {', '.join(self.grads)}" if self.grads else ""
+        return f"case '{self.name}': {fn_name}({', '.join(parts)}){need}"
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _check_family(family: str) -> None:
+    if family not in ("visible", "hidden"):
+        raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
+
+
+# --- running ----------------------------------------------------------------------------
+
+def _call(fn, case: FnCase, grad_out=None):
+    """(output, {name: grad}) of ``fn(*tensors, *args)``; gradients only when needed."""
+    tensors = {k: (v.detach().clone().requires_grad_(k in case.grads)
+                   if isinstance(v, torch.Tensor) else v) for k, v in case.tensors.items()}
+    out = fn(*tensors.values(), *case.args.values())
+    if not case.grads:
+        return out, {}
+    if type(out) is not torch.Tensor:
+        raise TypeError(f"returned {type(out).__name__}, expected a torch.Tensor")
+    if grad_out is None:
+        grad_out = random_tensor(tuple(out.shape), case.grad_seed, out.dtype)
+    if tuple(grad_out.shape) != tuple(out.shape):
+        raise RuntimeError(f"output shape {tuple(out.shape)}, expected {tuple(grad_out.shape)}")
+    needed = [tensors[k] for k in case.grads]
+    grads = torch.autograd.grad(out, needed, grad_out, allow_unused=True)
+    return out, dict(zip(case.grads, grads))
+
+
+def run_function_cases(cls, reference, cases: list[FnCase], what: str, family: str,
+                       backward: bool, tol: dict | None = None, max_reported: int = 3) -> CheckReport:
+    """Run ``cls.apply`` on every case and compare with ``reference`` (an ``F.*`` function).
+
+    ``backward=False``: the forward's value (or the exception PyTorch raises).
+    ``backward=True``: the gradients of the inputs named in ``case.grads`` against autograd
+    through the reference, for the same random ``grad_output``, then float64 ``gradcheck``.
+    """
+    tol = tol or FLOAT64_TOL
+    name = f"{cls.__name__}.apply"
+    failures = []
+    with quiet():
+        expectations = []
+        for case in cases:
+            try:
+                expectations.append(_call(reference, case))
+            except Exception as exc:  # noqa: BLE001 - the reference refused: an error case
+                expectations.append(exc)
+        student_fns = [getattr(cls, "forward", None), getattr(cls, "backward", None)]
+        with forbid_calls(FORBIDDEN, REASON, [f for f in student_fns if f is not None]):
+            for case, expected in zip(cases, expectations):
+                problem = _run_one(cls, case, expected, backward, tol)
+                if problem is not None:
+                    failures.append((f"{case.describe(name)}\n    {problem}", case.hint))
+    if failures:
+        shown = "\n".join(text for text, _ in failures[:max_reported])
+        more = len(failures) - max_reported
+        hints = list(dict.fromkeys(h for _, h in failures[:max_reported] if h))
+        raise CheckFailure(
+            f"{what}: {len(failures)} of {len(cases)} {family} cases failed.\n{shown}"
+            + (f"\n({more} more failing cases not shown)" if more > 0 else "")
+            + "".join(f"\nhint: {h}" for h in hints))
+    return CheckReport(what, family, len(cases))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else ""
+
+
+def _run_one(cls, case: FnCase, expected, backward: bool, tol) -> str | None:
+    if isinstance(expected, BaseException):
+        try:
+            out = cls.apply(*case.tensors.values(), *case.args.values())
+        except ForbiddenCall as exc:
+            return str(exc)
+        except Exception as exc:  # noqa: BLE001
+            if isinstance(exc, type(expected)):
+                return None
+            return (f"raised {type(exc).__name__}: {_first_line(exc)}; PyTorch raises "
+                    f"{type(expected).__name__} here: {_first_line(expected)}")
+        return (f"returned {type(out).__name__} but these arguments are impossible: PyTorch "
+                f"raises {type(expected).__name__}: {_first_line(expected)}")
+    ref_out, ref_grads = expected
+    try:
+        out, grads = _call(cls.apply, case, None)
+    except ForbiddenCall as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001
+        return f"raised {type(exc).__name__}: {_first_line(exc)}"
+    if not backward:
+        problem = tensor_mismatch(out, ref_out, **tol)
+        return None if problem is None else f"output: {problem}"
+    if case.compare_grads:
+        for key in case.grads:
+            got = grads[key]
+            if got is None:
+                return f"grad of {key}: None (your backward returned no gradient for it)"
+            problem = tensor_mismatch(got, ref_grads[key], **tol)
+            if problem is not None:
+                return f"grad of {key}: {problem}"
+    if case.gradcheck:
+        tensors = {k: (v.detach().clone().requires_grad_(k in case.grads)
+                       if isinstance(v, torch.Tensor) else v) for k, v in case.tensors.items()}
+        keys = list(tensors)
+        needed = [tensors[k] for k in case.grads]
+
+        def f(*xs):
+            full = dict(tensors)
+            full.update(zip(case.grads, xs))
+            return cls.apply(*[full[k] for k in keys], *case.args.values())
+
+        try:
+            ok = torch.autograd.gradcheck(f, tuple(needed), raise_exception=False, **GRADCHECK)
+        except ForbiddenCall as exc:
+            return str(exc)
+        except Exception as exc:  # noqa: BLE001
+            return f"gradcheck raised {type(exc).__name__}: {_first_line(exc)}"
+        if not ok:
+            return ("torch.autograd.gradcheck failed: your backward disagrees with finite "
+                    "differences of your forward (float64, eps=1e-6)")
+    return None
+
+
+# --- pooling cases ------------------------------------------------------------------------
+
+def _distinct(shape, seed):
+    """Float64 values without ties (a random permutation, scaled, plus noise)."""
+    gen = torch.Generator().manual_seed(seed)
+    n = 1
+    for s in shape:
+        n *= s
+    perm = torch.randperm(n, generator=gen).to(torch.float64)
+    return ((perm - n / 2) / 4 + 0.01 * torch.rand(n, generator=gen, dtype=torch.float64)).reshape(shape)
+
+
+def _tied(shape, seed, levels=3):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, levels, shape, generator=gen).to(torch.float64)
+
+
+def _max_args(kernel_size, stride, padding=0, ceil_mode=False):
+    return {"kernel_size": kernel_size, "stride": stride, "padding": padding, "ceil_mode": ceil_mode}
+
+
+def _avg_args(kernel_size, stride, padding=0, ceil_mode=False, count_include_pad=True):
+    return {"kernel_size": kernel_size, "stride": stride, "padding": padding,
+            "ceil_mode": ceil_mode, "count_include_pad": count_include_pad}
+
+
+def _pool_case(kind, part, name, x, args, seed=0):
+    grads = ("x",) if part in ("backward", "ties") else ()
+    return FnCase(name, {"x": x}, args, HINTS[(kind, part)], grads=grads,
+                  gradcheck=(part == "backward"), grad_seed=seed + 7)
+
+
+def _random_pool_geometry(rng: random.Random, explicit_stride: bool):
+    kh, kw = rng.randint(1, 4), rng.randint(1, 4)
+    kernel = kh if (kh == kw or rng.random() < 0.3) else (kh, kw)
+    kh, kw = _pair(kernel)
+    if explicit_stride:
+        sh, sw = rng.randint(1, 3), rng.randint(1, 3)
+        stride = sh if rng.random() < 0.3 else (sh, sw)
+    else:
+        stride = None
+    ph, pw = rng.randint(0, kh // 2), rng.randint(0, kw // 2)
+    padding = ph if rng.random() < 0.4 else (ph, pw)
+    return kernel, stride, padding, rng.random() < 0.4
+
+
+def max_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[FnCase]:
+    _check_family(family)
+    s = seed * 1000
+    if part not in ("forward", "backward", "ties"):
+        raise ValueError("part must be 'forward', 'backward' or 'ties'")
+    c = lambda *a, **k: _pool_case("max", part, *a, **k)  # noqa: E731
+    if part == "forward":
+        if family == "visible":
+            return [
+                c("lecture L04/L12 input, 3x3, stride 1 (golden)", lecture.as_nchw(lecture.EXAMPLE2_INPUT),
+                  _max_args(3, 1)),
+                c("lecture L12's shape, batch 2: (2, 16, 50, 32), kernel (3, 2), stride (2, 1)",
+                  random_tensor((2, 16, 50, 32), s + 10), _max_args((3, 2), (2, 1))),
+                c("stride None means kernel_size", random_tensor((2, 3, 6, 7), s + 20), _max_args(2, None)),
+                c("padding 1 on negative values (pad with -inf)", -random_tensor((1, 2, 5, 5), s + 30).abs(),
+                  _max_args(3, 2, 1)),
+                c("ceil_mode, size not divisible", random_tensor((1, 1, 7, 6), s + 40),
+                  _max_args(2, None, 0, True)),
+                c("ceil_mode: a last window starting in the padding is dropped",
+                  random_tensor((1, 2, 5, 5), s + 50), _max_args(2, 2, 1, True)),
+                c("padding larger than half the kernel (RuntimeError)", random_tensor((1, 1, 5, 5), s + 60),
+                  _max_args(2, 1, 2)),
+                c("kernel larger than the input (RuntimeError)", random_tensor((1, 1, 3, 3), s + 70),
+                  _max_args(4, 1)),
+            ]
+        rng = random.Random(f"max-forward-{seed}")
+        cases = []
+        for i in range(8):
+            kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=i % 2 == 1)
+            kh, kw = _pair(kernel)
+            shape = (rng.randint(1, 2), rng.randint(1, 3), kh + rng.randint(0, 6), kw + rng.randint(0, 6))
+            cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
+                           _max_args(kernel, stride, padding, ceil)))
+        cases += [c("stride 0 (RuntimeError)", random_tensor((1, 1, 4, 4), s + 200), _max_args(2, 0)),
+                  c("padding (0, 2) with kernel 3 (RuntimeError)", random_tensor((1, 1, 6, 6), s + 210),
+                    _max_args(3, 1, (0, 2)))]
+        return cases
+    if part == "backward":
+        if family == "visible":
+            return [
+                c("3x3, stride 1, overlapping windows", _distinct((1, 1, 5, 5), s + 10), _max_args(3, 1), s + 10),
+                c("2x2, stride 2, channels and batch", _distinct((2, 3, 4, 6), s + 20), _max_args(2, 2), s + 20),
+                c("kernel (3, 2), stride (2, 1), padding (1, 0)", _distinct((1, 2, 6, 5), s + 30),
+                  _max_args((3, 2), (2, 1), (1, 0)), s + 30),
+                c("padding 1 on negative values", -_distinct((1, 1, 5, 4), s + 40).abs() - 1,
+                  _max_args(3, 2, 1), s + 40),
+                c("ceil_mode, size not divisible", _distinct((1, 2, 7, 5), s + 50),
+                  _max_args(2, 2, 0, True), s + 50),
+            ]
+        rng = random.Random(f"max-backward-{seed}")
+        cases = []
+        for i in range(6):
+            kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=True)
+            kh, kw = _pair(kernel)
+            shape = (rng.randint(1, 2), rng.randint(1, 2), kh + rng.randint(0, 4), kw + rng.randint(0, 4))
+            cases.append(c(f"random #{i + 1}", _distinct(shape, s + 100 + 10 * i),
+                           _max_args(kernel, stride, padding, ceil), s + 100 + 10 * i))
+        return cases
+    # ties
+    if family == "visible":
+        return [
+            c("a 2x2 block of equal values (golden: all to the top-left)",
+              torch.tensor([[[[5., 5., 1.], [5., 5., 0.], [2., 3., 4.]]]], dtype=torch.float64),
+              _max_args(2, 2, 0, True), s + 10),
+            c("all values equal, 2x2, stride 1", torch.ones(1, 1, 4, 5, dtype=torch.float64),
+              _max_args(2, 1), s + 20),
+            c("values in {0, 1, 2}, 3x3, stride 1", _tied((2, 2, 6, 6), s + 30), _max_args(3, 1), s + 30),
+            c("values in {0, 1}, kernel (2, 3), stride (2, 1)", _tied((1, 3, 6, 7), s + 40, 2),
+              _max_args((2, 3), (2, 1)), s + 40),
+        ]
+    rng = random.Random(f"max-ties-{seed}")
+    cases = []
+    for i in range(6):
+        kh, kw = rng.randint(2, 4), rng.randint(1, 4)
+        stride = rng.choice([1, (kh, kw), (1, rng.randint(1, 2))])
+        shape = (rng.randint(1, 2), rng.randint(1, 3), kh + rng.randint(0, 5), kw + rng.randint(0, 5))
+        cases.append(c(f"random ties #{i + 1}", _tied(shape, s + 100 + 10 * i, rng.randint(2, 3)),
+                       _max_args((kh, kw), stride), s + 100 + 10 * i))
+    return cases
+
+
+def avg_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[FnCase]:
+    _check_family(family)
+    if part not in ("forward", "backward"):
+        raise ValueError("part must be 'forward' or 'backward'")
+    s = seed * 1000
+    c = lambda *a, **k: _pool_case("avg", part, *a, **k)  # noqa: E731
+    if part == "forward":
+        if family == "visible":
+            return [
+                c("lecture L12: average 3x3, stride 1 on the L04 input (golden)",
+                  lecture.as_nchw(lecture.EXAMPLE2_INPUT), _avg_args(3, 1)),
+                c("stride None means kernel_size, non-square", random_tensor((2, 3, 6, 7), s + 10),
+                  _avg_args((2, 3), None)),
+                c("padding 1, count_include_pad=True", random_tensor((1, 2, 5, 5), s + 20), _avg_args(3, 2, 1)),
+                c("padding 1, count_include_pad=False", random_tensor((1, 2, 5, 5), s + 30),
+                  _avg_args(3, 2, 1, False, False)),
+                c("ceil_mode with padding: windows clipped at the padded border",
+                  random_tensor((1, 1, 6, 5), s + 40), _avg_args(3, 2, 1, True, True)),
+                c("padding larger than half the kernel (RuntimeError)", random_tensor((1, 1, 5, 5), s + 50),
+                  _avg_args(3, 1, 2)),
+            ]
+        rng = random.Random(f"avg-forward-{seed}")
+        cases = []
+        for i in range(8):
+            kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=i % 2 == 1)
+            kh, kw = _pair(kernel)
+            shape = (rng.randint(1, 2), rng.randint(1, 3), kh + rng.randint(0, 6), kw + rng.randint(0, 6))
+            cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
+                           _avg_args(kernel, stride, padding, ceil, rng.random() < 0.5)))
+        cases += [c("kernel wider than the input (RuntimeError)", random_tensor((1, 1, 4, 2), s + 200),
+                    _avg_args((2, 3), 1)),
+                  c("padding (2, 0) with kernel 3 (RuntimeError)", random_tensor((1, 1, 6, 6), s + 210),
+                    _avg_args(3, 1, (2, 0)))]
+        return cases
+    if family == "visible":
+        return [
+            c("3x3, stride 1, overlapping windows", random_tensor((1, 1, 5, 5), s + 10), _avg_args(3, 1), s + 10),
+            c("2x2, stride 2, channels and batch", random_tensor((2, 3, 4, 6), s + 20), _avg_args(2, 2), s + 20),
+            c("padding 1, count_include_pad=False", random_tensor((1, 2, 5, 4), s + 30),
+              _avg_args(3, 2, 1, False, False), s + 30),
+            c("ceil_mode with padding (1, 0), count_include_pad=True", random_tensor((2, 1, 6, 5), s + 40),
+              _avg_args((3, 2), (2, 2), (1, 0), True, True), s + 40),
+            c("ceil_mode, count_include_pad=False", random_tensor((1, 2, 5, 7), s + 50),
+              _avg_args(2, (2, 3), 1, True, False), s + 50),
+        ]
+    rng = random.Random(f"avg-backward-{seed}")
+    cases = []
+    for i in range(6):
+        kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=True)
+        kh, kw = _pair(kernel)
+        if i < 2:  # make sure the divisor matters
+            padding, ceil = (kh // 2, kw // 2), True
+        shape = (rng.randint(1, 2), rng.randint(1, 2), kh + rng.randint(0, 4), kw + rng.randint(0, 4))
+        cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
+                       _avg_args(kernel, stride, padding, ceil, i % 2 == 1), s + 100 + 10 * i))
+    return cases
+
+
+def _max_reference(x, kernel_size, stride, padding, ceil_mode):
+    return F.max_pool2d(x, kernel_size, stride, padding, ceil_mode=ceil_mode)
+
+
+def _avg_reference(x, kernel_size, stride, padding, ceil_mode, count_include_pad):
+    return F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+def check_max_pool(cls, part: str = "forward", family: str = "visible", seed: int = 0) -> CheckReport:
+    """``cls.apply(x, kernel_size, stride, padding, ceil_mode)`` against ``F.max_pool2d``."""
+    cases = max_pool_cases(part, family, seed)
+    return run_function_cases(cls, _max_reference, cases, f"{cls.__name__}, {part}", family,
+                              backward=part != "forward")
+
+
+def check_avg_pool(cls, part: str = "forward", family: str = "visible", seed: int = 0) -> CheckReport:
+    """``cls.apply(x, kernel_size, stride, padding, ceil_mode, count_include_pad)`` against
+    ``F.avg_pool2d``."""
+    cases = avg_pool_cases(part, family, seed)
+    return run_function_cases(cls, _avg_reference, cases, f"{cls.__name__}, {part}", family,
+                              backward=part != "forward")
+
+
+# --- convolution --------------------------------------------------------------------------
+
+CONV_PARTS = ("forward", "grad_input", "grad_weight", "grad_bias")
+
+
+def _conv_case(part, name, x_shape, w_shape, seed, bias=True, stride=1, padding=0, dilation=1,
+               groups=1, grads=None, compare_grads=True):
+    x = random_tensor(x_shape, seed)
+    w = random_tensor(w_shape, seed + 1)
+    b = random_tensor((w_shape[0],), seed + 2) if bias else None
+    if grads is None:
+        grads = {"forward": (), "grad_input": ("x",), "grad_weight": ("weight",),
+                 "grad_bias": ("bias",)}[part]
+    return FnCase(name, {"x": x, "weight": w, "bias": b},
+                  {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups},
+                  HINTS[("conv", part)], grads=grads, gradcheck=part != "forward" and compare_grads,
+                  grad_seed=seed + 3, compare_grads=compare_grads)
+
+
+def conv2d_function_cases(part: str, family: str = "visible", seed: int = 0) -> list[FnCase]:
+    _check_family(family)
+    if part not in CONV_PARTS:
+        raise ValueError(f"part must be one of {CONV_PARTS}")
+    s = seed * 1000
+    c = lambda *a, **k: _conv_case(part, *a, **k)  # noqa: E731
+    if family == "visible":
+        grid = [
+            c("3 -> 2 channels, non-square", (2, 3, 5, 4), (2, 3, 3, 2), s + 10),
+            c("stride 2, size not divisible (a row no window covers)", (1, 2, 6, 5), (3, 2, 3, 3), s + 20,
+              stride=2),
+            c("padding (1, 2), stride (2, 1)", (2, 1, 4, 5), (2, 1, 3, 3), s + 30, padding=(1, 2),
+              stride=(2, 1)),
+            c("dilation (2, 1)", (1, 2, 7, 5), (2, 2, 3, 2), s + 40, dilation=(2, 1)),
+            c("groups 2", (1, 4, 4, 4), (4, 2, 2, 3), s + 50, groups=2),
+            c("depthwise with multiplier 2, stride 2, padding 1", (2, 2, 5, 5), (4, 1, 3, 3), s + 60,
+              groups=2, stride=2, padding=1),
+        ]
+        if part == "forward":
+            golden = FnCase("lecture worked example 2 (golden)",
+                            {"x": lecture.as_nchw(lecture.EXAMPLE2_INPUT),
+                             "weight": lecture.as_nchw(lecture.EXAMPLE2_KERNEL), "bias": None},
+                            {"stride": 1, "padding": 0, "dilation": 1, "groups": 1},
+                            HINTS[("conv", "forward")])
+            grid = [golden] + grid + [
+                c("input channels do not match the weight (RuntimeError)", (1, 3, 5, 5), (2, 2, 3, 3), s + 70),
+                c("kernel larger than the padded input (RuntimeError)", (1, 1, 3, 3), (1, 1, 4, 4), s + 80,
+                  padding=(1, 0)),
+                c("stride 0 (RuntimeError)", (1, 1, 5, 5), (1, 1, 3, 3), s + 90, stride=0),
+            ]
+        if part == "grad_bias":
+            grid.append(c("no bias: backward must return None for it", (1, 2, 4, 4), (2, 2, 2, 2), s + 70,
+                          bias=False, grads=("x",), compare_grads=False))
+        return grid
+    rng = random.Random(f"conv-{part}-{seed}")
+    cases = []
+    for i in range(6):
+        groups = rng.choice([1, 1, 2, 3])
+        cin_g = 1 if (groups > 1 and i % 2 == 0) else rng.randint(1, 2)
+        cout = groups * rng.randint(1, 2)
+        kh, kw = rng.randint(1, 3), rng.randint(1, 3)
+        stride = _pair_or_int(rng, 1, 3)
+        padding = _pair_or_int(rng, 0, 2)
+        dilation = _pair_or_int(rng, 1, 2)
+        (dh, dw), (ph, pw) = _pair(dilation), _pair(padding)
+        h = max(1, dh * (kh - 1) + 1 - 2 * ph) + rng.randint(0, 4)
+        w = max(1, dw * (kw - 1) + 1 - 2 * pw) + rng.randint(0, 4)
+        cases.append(c(f"random #{i + 1}", (rng.randint(1, 2) if i else 2, cin_g * groups, h, w),
+                       (cout, cin_g, kh, kw), s + 100 + 10 * i, bias=part == "grad_bias" or rng.random() < 0.7,
+                       stride=stride, padding=padding, dilation=dilation, groups=groups))
+    if part == "forward":
+        cases += [c("out channels not divisible by groups (RuntimeError)", (1, 4, 5, 5), (3, 2, 3, 3),
+                    s + 200, groups=2),
+                  c("negative padding (RuntimeError)", (1, 1, 5, 5), (1, 1, 3, 3), s + 210, padding=(0, -1))]
+    if part == "grad_bias":
+        cases.append(c("no bias, groups 2", (2, 2, 5, 4), (2, 1, 2, 2), s + 200, bias=False,
+                       groups=2, grads=("x", "weight"), compare_grads=False))
+    return cases
+
+
+def _pair_or_int(rng: random.Random, low: int, high: int):
+    a, b = rng.randint(low, high), rng.randint(low, high)
+    return a if rng.random() < 0.3 else (a, b)
+
+
+def _conv_reference(x, weight, bias, stride, padding, dilation, groups):
+    return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
+
+
+def check_conv2d_function(cls, part: str = "forward", family: str = "visible",
+                          seed: int = 0) -> CheckReport:
+    """``cls.apply(x, weight, bias, stride, padding, dilation, groups)`` against ``F.conv2d``."""
+    cases = conv2d_function_cases(part, family, seed)
+    return run_function_cases(cls, _conv_reference, cases, f"{cls.__name__}, {part.replace('_', ' ')}",
+                              family, backward=part != "forward")
+
+
+__all__ = ["TIE_RULE", "CONV_PARTS", "check_max_pool", "check_avg_pool", "check_conv2d_function",
+           "max_pool_cases", "avg_pool_cases", "conv2d_function_cases", "run_function_cases",
+           "CheckFailure"]
