@@ -12,16 +12,18 @@ import torch.nn.functional as F
 
 from cnncourse import lecture
 from cnncourse.checks import CheckFailure
-from cnncourse.checks.conv import TOPICS, check_conv2d, check_conv_output_size, conv2d_cases
+from cnncourse.checks.conv import (TOPICS, check_apply_kernel, check_conv2d,
+                                   check_conv_output_size, conv2d_cases)
 from cnncourse.nbgrader_course import solution_code
 
 # The reference solution, taken from the nbgrader source notebook (written once, there).
-_namespace: dict = {}
+_namespace: dict = {"torch": torch}
 _code = solution_code("a1_conv_forward")
-exec(_code["conv_output_size"], _namespace)
-exec(_code["conv2d_naive"], _namespace)
+for _name in ("conv_output_size", "conv2d_naive", "apply_kernel"):
+    exec(_code[_name], _namespace)
 conv_output_size = _namespace["conv_output_size"]
 conv2d_naive = _namespace["conv2d_naive"]
+apply_kernel = _namespace["apply_kernel"]
 
 
 def test_lecture_golden_examples_match_the_slides():
@@ -38,6 +40,27 @@ def test_reference_solution_passes_every_topic(family, seed):
         report = check_conv2d(conv2d_naive, topic, family, seed)
         assert report.passed == len(conv2d_cases(topic, family, seed))
     check_conv_output_size(conv_output_size, family, seed)
+    check_apply_kernel(apply_kernel, family, seed)
+
+
+@pytest.mark.parametrize("wrong_mode", ["reflect", "replicate", "circular"])
+def test_apply_kernel_detects_a_wrong_padding_mode(wrong_mode):
+    def always(image, kernel, padding_mode="zeros"):
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(padding_mode)
+        return apply_kernel(image, kernel, wrong_mode)
+
+    with pytest.raises(CheckFailure, match="values differ"):
+        check_apply_kernel(always)
+
+
+def test_apply_kernel_may_not_use_f_pad():
+    def with_pad(image, kernel, padding_mode="zeros"):
+        F.pad(image[None], (1, 1, 1, 1))
+        return apply_kernel(image, kernel, padding_mode)
+
+    with pytest.raises(CheckFailure, match="torch.nn.functional.pad"):
+        check_apply_kernel(with_pad)
 
 
 def test_hidden_cases_differ_from_visible_and_between_seeds():

@@ -8,6 +8,8 @@ functions with PyTorch over a grid of cases. ``topic`` selects one graded part:
 - ``"dilation"``: int and pair dilations, with stride and padding;
 - ``"groups"``: grouped and depthwise convolutions;
 - ``"errors"``: impossible arguments, for which PyTorch raises.
+
+``check_apply_kernel(fn)`` checks a same-size filter of a photo with the four padding modes.
 """
 
 from __future__ import annotations
@@ -240,5 +242,95 @@ def check_conv_output_size(conv_output_size, family: str = "visible", seed: int 
                      what="conv_output_size", family=family)
 
 
-__all__ = ["TOPICS", "check_conv2d", "check_conv_output_size", "conv2d_cases",
+
+
+# --- applying a kernel to a photo -----------------------------------------------------
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+FORBIDDEN_PAD = FORBIDDEN_CONV + ("torch.nn.functional.pad",)
+_APPLY_HINT = ("pad by (kH // 2, kW // 2) on each side with the given mode (zeros: 0; "
+               "reflect: mirror without repeating the edge; replicate: repeat the edge; "
+               "circular: wrap around), then cross-correlate each channel with the kernel; "
+               "the output has the input's shape.")
+
+
+def _photo_crop(name: str, top: int, left: int, h: int, w: int, step: int, gray: bool):
+    from cnncourse.data import load_photo
+
+    image = torch.from_numpy(load_photo(name, gray=gray)[::step, ::step].copy()).double() / 255
+    if image.ndim == 3:
+        image = image.permute(2, 0, 1)
+    return image[..., top:top + h, left:left + w].contiguous()
+
+
+def apply_kernel_cases(family: str = "visible", seed: int = 0) -> list[Case]:
+    k = {name: torch.tensor(v, dtype=torch.float64) for name, v in lecture.KERNELS.items()}
+    if family == "visible":
+        cam = _photo_crop("camera", 40, 60, 12, 16, 4, True)
+        cat = _photo_crop("chelsea", 20, 40, 10, 12, 4, False)
+        plan = [
+            ("camera crop, blur, zeros", cam, k["blur"], "zeros"),
+            ("camera crop, sharpen, reflect", cam, k["sharpen"], "reflect"),
+            ("camera crop, top sobel, replicate", cam, k["top sobel"], "replicate"),
+            ("camera crop, outline, circular", cam, k["outline"], "circular"),
+            ("colour cat crop (3 channels), custom, reflect", cat, k["custom"], "reflect"),
+            ("colour cat crop, 3x5 kernel, replicate", cat, random_tensor((3, 5), seed + 7), "replicate"),
+            ("camera crop, 5x5 kernel, circular", cam, random_tensor((5, 5), seed + 8), "circular"),
+        ]
+        cases = [Case(name, {"image": img, "kernel": ker}, {"padding_mode": mode}, _APPLY_HINT)
+                 for name, img, ker, mode in plan]
+        cases += [
+            Case("unknown padding mode 'mirror'", {"image": cam, "kernel": k["blur"]},
+                 {"padding_mode": "mirror"}, "raise ValueError for an unknown padding_mode."),
+            Case("even-sized kernel (2x2)", {"image": cam, "kernel": k["blur"][:2, :2]},
+                 {"padding_mode": "zeros"}, "raise ValueError when a kernel side is even."),
+        ]
+        return cases
+    if family != "hidden":
+        raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
+    rng = random.Random(f"apply-{seed}")
+    cases = []
+    for i in range(8):
+        photo = rng.choice(["astronaut", "coffee", "coins", "camera", "chelsea"])
+        gray = photo in ("coins", "camera") or rng.random() < 0.3
+        h, w = rng.randint(7, 13), rng.randint(7, 13)
+        img = _photo_crop(photo, rng.randint(0, 30), rng.randint(0, 30), h, w, 5, gray)
+        kh, kw = rng.choice([1, 3, 5]), rng.choice([1, 3, 5])
+        if rng.random() < 0.4 and (kh, kw) == (3, 3):
+            name = rng.choice(sorted(k))
+            ker = k[name]
+        else:
+            name, ker = f"random {kh}x{kw}", random_tensor((kh, kw), seed * 100 + i)
+        mode = PADDING_MODES[i % 4]
+        cases.append(Case(f"{photo} {tuple(img.shape)}, {name}, {mode}", {"image": img, "kernel": ker},
+                          {"padding_mode": mode}, _APPLY_HINT))
+    return cases
+
+
+def _apply_kernel_reference(case: Case):
+    image, kernel = case.inputs["image"], case.inputs["kernel"]
+    mode = case.kwargs["padding_mode"]
+    if mode not in PADDING_MODES:
+        return ValueError(f"padding_mode must be one of {PADDING_MODES}, not {mode!r}")
+    kh, kw = kernel.shape
+    if kh % 2 == 0 or kw % 2 == 0:
+        return ValueError("the kernel's sides must be odd")
+    x = image[None] if image.ndim == 3 else image[None, None]
+    x = x.transpose(0, 1)  # channels as a batch
+    padded = F.pad(x, (kw // 2, kw // 2, kh // 2, kh // 2),
+                   mode="constant" if mode == "zeros" else mode)
+    out = F.conv2d(padded, kernel[None, None])[:, 0]
+    return out if image.ndim == 3 else out[0]
+
+
+def check_apply_kernel(apply_kernel, family: str = "visible", seed: int = 0):
+    """Compare ``apply_kernel(image, kernel, padding_mode)`` with ``F.pad`` + ``F.conv2d``."""
+    return run_cases(apply_kernel, "apply_kernel", apply_kernel_cases(family, seed),
+                     _apply_kernel_reference, what="apply_kernel", family=family,
+                     forbidden=FORBIDDEN_PAD,
+                     forbidden_reason="pad with indexing and use your conv2d_naive.")
+
+
+__all__ = ["TOPICS", "PADDING_MODES", "check_apply_kernel", "check_conv2d", "check_conv_output_size",
+           "apply_kernel_cases", "conv2d_cases",
            "conv_output_size_cases", "CheckFailure"]
