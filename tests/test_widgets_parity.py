@@ -457,3 +457,82 @@ def test_conv_matrix_transpose_is_conv_transpose2d():
         assert want.shape[2:] == (h, w)  # the transposed convolution undoes the shapes
         np.testing.assert_allclose(products[n], want.flatten().numpy(), rtol=0, atol=1e-12)
         assert np.array(transposed[n]).shape == (h * w, y.size)
+
+
+# ---------------------------------------------------------------- receptive fields
+from cnncourse.receptive_field import receptive_field  # noqa: E402
+from cnncourse.widgets.receptive_field import build_stack, measure, signature  # noqa: E402
+
+
+def stack_grid() -> list:
+    rng = random.Random(5)
+    stacks = [(24, 24, [dict(kind="conv", kernel=3, stride=1, padding=0, dilation=1)] * n)
+              for n in (1, 2, 3)]  # L17: 3×3, 5×5, 7×7
+    while len(stacks) < 60:
+        layers = []
+        for _ in range(rng.randint(1, 4)):
+            kind = rng.choice(["conv", "conv", "maxpool", "avgpool"])
+            k, d = rng.randint(1, 5), rng.randint(1, 2) if kind != "avgpool" else 1
+            p = rng.randint(0, 2) if kind == "conv" else rng.randint(0, ((k - 1) * d + 1) // 2 + 1)
+            layers.append(dict(kind=kind, kernel=k, stride=rng.randint(1, 3), padding=p, dilation=d))
+        stacks.append((rng.randint(8, 33), rng.randint(8, 33), layers))
+    return stacks
+
+
+def test_stack_grid_has_refusals():
+    refused = 0
+    for h, w, layers in STACK_GRID:
+        try:
+            with torch.no_grad():
+                build_stack(layers)(torch.zeros(1, 1, h, w))
+        except RuntimeError:
+            refused += 1
+    assert 3 <= refused <= len(STACK_GRID) // 2
+
+
+STACK_GRID = stack_grid()
+
+
+def test_receptive_field_matches_shared_python():
+    got = js("receptive_field", [["stackGeometry", h, w, layers] for h, w, layers in STACK_GRID])
+    field_calls, expected = [], []
+    n_ok = 0
+    for (h, w, layers), g in zip(STACK_GRID, got):
+        try:
+            rows = receptive_field(build_stack(layers), (h, w))
+            with torch.no_grad():  # PyTorch accepts the stack too
+                build_stack(layers)(torch.zeros(1, 1, h, w))
+        except (ValueError, RuntimeError):
+            assert not g["ok"], (h, w, layers)
+            continue
+        n_ok += 1
+        assert g["ok"], (h, w, layers, g)
+        for js_row, row in zip(g["rows"], rows):
+            assert tuple(js_row["out"]) == row.output_size
+            assert tuple(js_row["size"]) == row.size
+            assert tuple(js_row["jump"]) == row.jump
+            assert tuple(js_row["start"]) == row.start
+        last = rows[-1]
+        for i in range(last.output_size[0]):
+            for j in range(last.output_size[1]):
+                field_calls.append(["field", g["rows"][-1], h, w, i, j])
+                expected.append(last.field((i, j), (h, w)))
+    assert n_ok >= 30
+    got_fields = js("receptive_field", field_calls)
+    assert [tuple(map(tuple, f)) for f in got_fields] == expected
+
+
+def test_receptive_field_signature_and_measurement():
+    h, w, layers = 16, 14, [dict(kind="conv", kernel=3, stride=1, padding=1, dilation=1),
+                            dict(kind="maxpool", kernel=2, stride=2, padding=0, dilation=1),
+                            dict(kind="conv", kernel=3, stride=2, padding=0, dilation=2)]
+    (sig, geometry) = js("receptive_field", [["signature", h, w, layers],
+                                             ["stackGeometry", h, w, layers]])
+    assert sig == signature(h, w, layers)
+    e = measure(h, w, layers)
+    assert e["out"] == geometry["rows"][-1]["out"]
+    fields = js("receptive_field", [["field", geometry["rows"][-1], h, w, i, j]
+                                    for i in range(e["out"][0]) for j in range(e["out"][1])])
+    for (t, l, hh, ww, _), ((top, bottom), (left, right)) in zip(e["units"], fields):
+        # The gradient reaches the input only inside the computed field, and does reach it.
+        assert hh > 0 and top <= t and t + hh - 1 <= bottom and left <= l and l + ww - 1 <= right

@@ -9,5 +9,7 @@ from cnncourse.widgets.conv_matrix import ConvMatrix
 from cnncourse.widgets.kernel_playground import KernelPlayground
 from cnncourse.widgets.pixel_explorer import PixelExplorer
 from cnncourse.widgets.pooling_explorer import PoolingExplorer
+from cnncourse.widgets.receptive_field import ReceptiveFieldExplorer
 
-__all__ = ["ConvArithmetic", "ConvMatrix", "KernelPlayground", "PixelExplorer", "PoolingExplorer"]
+__all__ = ["ConvArithmetic", "ConvMatrix", "KernelPlayground", "PixelExplorer", "PoolingExplorer",
+           "ReceptiveFieldExplorer"]

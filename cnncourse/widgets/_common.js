@@ -88,3 +88,11 @@ export function numberTable(matrix, onChange, cls = "cnnw-grid cnnw-kernel") {
   });
   return table;
 }
+
+// Bytes from base64 (data embedded in the page).
+export function decodeBase64(b64) {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}

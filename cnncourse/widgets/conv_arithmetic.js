@@ -214,9 +214,8 @@ function render({ model, el }) {
 
   canvas.addEventListener("mousemove", (e) => {
     if (!geom) return;
-    const rect = canvas.getBoundingClientRect();
-    const x = Math.floor((e.clientX - rect.left - geom.ox) / geom.cell);
-    const y = Math.floor((e.clientY - rect.top) / geom.cell);
+    const x = Math.floor((e.offsetX - geom.ox) / geom.cell);  // offset: inside the border
+    const y = Math.floor(e.offsetY / geom.cell);
     hover = x >= 0 && x < geom.wo && y >= 0 && y < geom.ho ? [y, x] : null;
     draw();
   });

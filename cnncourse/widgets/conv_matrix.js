@@ -143,8 +143,7 @@ function render({ model, el }) {
   }
   canvas.addEventListener("mousemove", (e) => {
     if (!geom) return;
-    const rect = canvas.getBoundingClientRect();
-    const i = Math.floor((e.clientY - rect.top) / geom.cell);
+    const i = Math.floor(e.offsetY / geom.cell);  // offset: inside the border
     if (i >= 0 && i < geom.rows && i !== hover) { hover = i; draw(); }
   });
   for (const f of ["height", "width", "kernel", "stride", "padding", "transposed", "values"]) model.on(`change:${f}`, draw);

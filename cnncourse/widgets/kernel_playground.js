@@ -1,17 +1,12 @@
 // Kernel playground (lecture L05, L25): a photo, a kernel (a preset or your own, up to 7×7),
 // the padding mode, grayscale or each RGB channel on its own; the output, the kernel's rank
 // and, for rank 1, its separable factors.
-import { h, selectInput, fmt, numberTable } from "./_common.js";
+import { h, selectInput, fmt, numberTable, decodeBase64 } from "./_common.js";
 
 export const MODES = ["zeros", "reflect", "replicate", "circular", "valid"];
 
-// Bytes from base64 (the photo is embedded as base64 of its uint8 pixels, HWC).
-export function decodePixels(b64) {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
+// The photo is embedded as base64 of its uint8 pixels (HWC).
+export const decodePixels = (b64) => decodeBase64(b64);
 
 // Index into [0, n) for a padded position p (p may be negative or >= n), per padding mode;
 // -1 for zero padding.

@@ -1,0 +1,167 @@
+"""The course widgets render and react in the static book (headless Chromium, no kernel).
+
+Every page of the built book (``_build/html``, or ``$CNNCOURSE_BOOK_HTML``) that embeds
+widgets is opened; every course widget on it must have rendered, and changing one control of
+each must change what it displays. The widget gallery (book/widgets.ipynb) shows them all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from book_browser import PageLog, book_html, chromium, serve
+
+#: The kinds of course widget (their root's CSS class) that the gallery must show.
+KINDS = ("cnnw-conv-arithmetic", "cnnw-kernel-playground", "cnnw-pooling", "cnnw-conv-matrix",
+         "cnnw-receptive-field", "cnnw-pixel-explorer")
+
+#: Per kind: the control to change (a CSS selector inside the widget) and the new value
+#: (None: click it). Widgets of another kind get their first select or number input changed.
+CONTROLS = {
+    "cnnw-conv-arithmetic": ('input[data-trait="stride_h"]', "3"),
+    "cnnw-kernel-playground": ('select[data-trait="preset"]', "blur"),
+    "cnnw-pooling": ('select[data-trait="kind"]', None),
+    "cnnw-conv-matrix": ('input[data-trait="transposed"]', None),
+    "cnnw-receptive-field": ('input[data-layer="0"][data-key="kernel"]', "5"),
+    "cnnw-pixel-explorer": ("select", None),
+}
+
+SCRIPT = re.compile(r'<script type="application/vnd\.jupyter\.widget-(state|view)\+json">(.*?)</script>', re.S)
+
+# What a widget shows: its text and the pixels of its canvases.
+SNAPSHOT = """el => [el.innerText, ...Array.from(el.querySelectorAll('canvas')).map(c => c.toDataURL())].join('\\n')"""
+
+
+def course_widget_views(html: str) -> int:
+    """How many views of course widgets (anywidgets whose module uses the course's CSS) the
+    page embeds."""
+    state, views = {}, []
+    for kind, body in SCRIPT.findall(html):
+        data = json.loads(unescape(body))
+        if kind == "state":
+            state.update(data["state"])
+        else:
+            views.append(data["model_id"])
+    return sum(1 for v in views
+               if 'class: "cnnw' in state.get(v, {}).get("state", {}).get("_esm", "")
+               or "cnnw cnnw-" in state.get(v, {}).get("state", {}).get("_esm", ""))
+
+
+def widget_pages() -> list[tuple[str, int]]:
+    html = book_html()
+    out = []
+    for path in sorted(html.rglob("*.html")):
+        rel = path.relative_to(html)
+        if rel.parts[0] == "_static":
+            continue
+        n = course_widget_views(path.read_text(encoding="utf-8", errors="replace"))
+        if n:
+            out.append((rel.as_posix(), n))
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    with serve(book_html()) as url:
+        yield url
+
+
+def test_gallery_embeds_every_widget():
+    pages = dict(widget_pages())
+    assert pages.get("book/widgets.html", 0) >= len(KINDS), pages
+
+
+def _change(page, widget, kind: str) -> str:
+    """Change one control of ``widget``; returns a description of what was changed."""
+    selector, value = CONTROLS.get(kind, ("select, input[type=number]", None))
+    control = widget.locator(selector).first
+    assert control.count(), f"{kind}: no control {selector}"
+    control.scroll_into_view_if_needed()
+    tag = control.evaluate("c => c.tagName.toLowerCase() + ':' + (c.type || '')")
+    if tag.startswith("select"):
+        options = control.evaluate("s => Array.from(s.options).map(o => o.value)")
+        current = control.input_value()
+        if value is None:
+            others = [o for o in options if o != current]
+            assert others, f"{kind}: the select has one option"
+            value = others[0]
+        control.select_option(value)
+    elif tag == "input:checkbox":
+        control.click()
+        value = "clicked"
+    else:
+        if value is None:
+            value = str(int(control.input_value() or 0) + 1)
+        control.fill(value)
+        control.press("Enter")
+        control.dispatch_event("change")
+    return f"{selector} -> {value}"
+
+
+def test_every_widget_renders_and_reacts(browser, base_url):
+    pages = widget_pages()
+    assert pages, "no page of the book embeds a course widget"
+    problems, kinds_seen = [], {}
+    for rel, expected in pages:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        log = PageLog(page, base_url)
+        page.goto(f"{base_url}/{rel}", wait_until="networkidle")
+        try:
+            page.wait_for_function(f"document.querySelectorAll('.cnnw').length >= {expected}",
+                                   timeout=30000)
+        except Exception:  # noqa: BLE001 - reported below with the count
+            pass
+        widgets = page.locator(".cnnw")
+        if widgets.count() != expected:
+            problems.append(f"{rel}: {widgets.count()} of {expected} widgets rendered")
+        for k in range(widgets.count()):
+            widget = widgets.nth(k)
+            kind = next((c for c in widget.get_attribute("class").split() if c != "cnnw"), "?")
+            kinds_seen.setdefault(rel, set()).add(kind)
+            # Stop animations, so that only the control can change the display.
+            for button in widget.locator("button", has_text="pause").all():
+                button.click()
+            page.wait_for_timeout(100)
+            before = widget.evaluate(SNAPSHOT)
+            if widget.evaluate(SNAPSHOT) != before:
+                problems.append(f"{rel}: {kind} #{k} changes by itself")
+                continue
+            what = _change(page, widget, kind)
+            page.wait_for_timeout(300)
+            if widget.evaluate(SNAPSHOT) == before:
+                problems.append(f"{rel}: {kind} #{k}: changing {what} did not change the display")
+        problems += [f"{rel}: {f}" for f in log.failures]
+        page.close()
+    missing = set(KINDS) - kinds_seen.get("book/widgets.html", set())
+    assert not missing, f"the gallery does not show {sorted(missing)}"
+    assert not problems, "\n".join(problems)
+
+
+def test_pointing_moves_the_highlight(browser, base_url):
+    """Pointing at an output cell or unit changes the highlighted window / field."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{base_url}/book/widgets.html", wait_until="networkidle")
+    page.wait_for_selector(".cnnw-receptive-field", timeout=30000)
+    checks = [(".cnnw-receptive-field", "canvas.cnnw-output"), (".cnnw-pooling", "table.cnnw-out td"),
+              (".cnnw-conv-matrix", "table.cnnw-out td")]
+    for root, target in checks:
+        widget = page.locator(root).first
+        before = widget.evaluate(SNAPSHOT)
+        spot = widget.locator(target).last
+        spot.scroll_into_view_if_needed()
+        box = spot.bounding_box()
+        page.mouse.move(box["x"] + box["width"] - 4, box["y"] + box["height"] - 4)
+        page.wait_for_timeout(300)
+        assert widget.evaluate(SNAPSHOT) != before, f"{root}: pointing at {target} changed nothing"
+    page.close()
