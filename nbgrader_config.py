@@ -34,4 +34,25 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 300
 c.Execute.kernel_name = "python3"
 
+# Student code runs in a sandbox (cnncourse/sandbox: bubblewrap, a separate uid, no
+# network, resource limits); see README, "For instructors". Without the sandbox, grading
+# refuses to start unless CNNCOURSE_UNSAFE_GRADING=1. Limits (defaults in
+# cnncourse.sandbox.Limits) can be changed here, e.g. c.SandboxedExecute.cell_seconds = 60,
+# or per run with CNNCOURSE_LIMIT_CELL_SECONDS=60 and the like.
+c.Autograde.autograde_preprocessors = [
+    "cnncourse.sandbox.execute.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# Feedback shows the case messages of failing hidden tests, never their source.
+c.GenerateFeedback.preprocessors = [
+    "cnncourse.sandbox.feedback.HideHiddenTests",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
 c.CsvExportPlugin.to = os.path.join(root, "autograder", "grades.csv")

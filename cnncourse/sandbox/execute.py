@@ -1,0 +1,193 @@
+"""nbgrader's Execute preprocessor, run in the sandbox and under the resource limits.
+
+Configured in ``nbgrader_config.py`` as the first of ``Autograde.autograde_preprocessors``.
+Differences from nbgrader's own ``Execute``:
+
+- the kernel starts in the sandbox (:class:`~cnncourse.sandbox.manager.SandboxKernelManager`)
+  or, where that is impossible, grading refuses to start (unless unsafe grading is asked);
+- each cell may run ``cell_seconds`` and all cells together ``submission_seconds``; a cell
+  past its limit is interrupted, and if the interrupt does not stop it within a few
+  seconds (SIGINT ignored, C code) the kernel is killed;
+- a cell keeps at most ``output_kb`` of output; the rest is dropped, with a note;
+- when the kernel dies (``os._exit``, CPU time limit, a killed jail) the notebook is not
+  lost: the cell that was running and every later cell get an error output saying why,
+  so their tests score zero, and nbgrader goes on with the next submission.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from queue import Empty
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Float, Integer
+
+from cnncourse.sandbox import Limits, require_sandbox
+from cnncourse.sandbox.manager import SandboxKernelManager
+
+_SIGNALS = {signal.SIGXCPU: "the CPU time limit", signal.SIGXFSZ: "the file size limit",
+            signal.SIGKILL: "SIGKILL (killed: a limit, or your code killed its own process)"}
+
+
+def error_output(ename: str, message: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=message,
+                        traceback=[f"{ename}: {message}"])
+
+
+class SandboxedExecute(Execute):
+    """Execute every submission in the sandbox, under :class:`~cnncourse.sandbox.Limits`."""
+
+    cell_seconds = Float(None, allow_none=True, help="wall time per cell (s)").tag(config=True)
+    submission_seconds = Float(None, allow_none=True,
+                               help="wall time of all cells of a notebook (s)").tag(config=True)
+    cpu_seconds = Integer(None, allow_none=True, help="CPU time of the kernel (s)").tag(config=True)
+    memory_mb = Integer(None, allow_none=True, help="address space per process (MiB)").tag(config=True)
+    processes = Integer(None, allow_none=True, help="processes + threads of the sandbox").tag(config=True)
+    file_mb = Integer(None, allow_none=True, help="largest file written (MiB)").tag(config=True)
+    disk_mb = Integer(None, allow_none=True, help="size of each tmpfs (MiB)").tag(config=True)
+    output_kb = Integer(None, allow_none=True, help="output kept per cell (KiB)").tag(config=True)
+    interrupt_grace = Float(5.0, help="seconds an interrupted cell has to stop").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+        super().__init__(*args, **kwargs)
+
+    # -- limits -----------------------------------------------------------------------------
+    def limits(self) -> Limits:
+        return Limits.from_env(**{name: getattr(self, name) for name in (
+            "cell_seconds", "submission_seconds", "cpu_seconds", "memory_mb", "processes",
+            "file_mb", "disk_mb", "output_kb")})
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxKernelManager):
+            km.limits = self._limits
+            km.sandboxed = self._sandboxed
+        return km
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._sandboxed = require_sandbox()
+        if not self._sandboxed:
+            self.log.warning("CNNCOURSE_UNSAFE_GRADING=1: student code runs WITHOUT the sandbox")
+        self._limits = self.limits()
+        self.startup_timeout = int(self._limits.startup_seconds)
+        self.timeout_func = self._cell_timeout
+        self._deadline = time.monotonic() + self._limits.submission_seconds
+        self._dead = None  # why the kernel is gone
+        self._out_bytes = {}
+        return super().preprocess(nb, resources, km)
+
+    def _cell_timeout(self, cell) -> int:
+        left = self._deadline - time.monotonic()
+        self._limit_hit = ("cell", self._limits.cell_seconds)
+        if left < self._limits.cell_seconds:
+            self._limit_hit = ("submission", self._limits.submission_seconds)
+        return max(1, int(min(self._limits.cell_seconds, left) + 0.999))
+
+    # -- cells ------------------------------------------------------------------------------
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        if self._dead is None and time.monotonic() >= self._deadline:
+            self._dead = (f"the submission ran past its wall-time limit of "
+                          f"{self._limits.submission_seconds:g} s, so this cell did not run")
+            self._shutdown()
+        if self._dead is not None:
+            cell.outputs = [error_output("SandboxLimit", self._dead)]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._dead = self._death_reason()
+            cell.outputs = list(cell.get("outputs", [])) + [error_output("KernelDied", self._dead)]
+            self.nb.cells[index] = cell
+            return cell, resources
+        except CellTimeoutError as exc:  # e.g. no IOPub output after the reply
+            cell.outputs = list(cell.get("outputs", [])) + [error_output("SandboxLimit", str(exc))]
+            return cell, resources
+
+    def _death_reason(self) -> str:
+        status = None
+        if self.km is not None and hasattr(self.km, "exit_status"):
+            for _ in range(20):
+                status = self.km.exit_status()
+                if status is not None:
+                    break
+                time.sleep(0.05)
+        if getattr(self, "_killed_for", None):
+            return self._killed_for
+        why = "the Python process ended (os._exit, a crash, or a killed kernel)"
+        if status is not None and status > 128:
+            sig = status - 128
+            try:
+                what = _SIGNALS.get(signal.Signals(sig), signal.Signals(sig).name)
+            except ValueError:
+                what = f"signal {sig}"
+            if sig == signal.SIGXCPU:
+                what += f" of {self._limits.cpu_seconds} s"
+            why = f"the kernel was killed by {what}"
+        elif status is not None:
+            why += f", exit status {status}"
+        return f"{why}; this cell and the cells after it did not finish"
+
+    def _shutdown(self) -> None:
+        try:
+            if self.km is not None:
+                self.km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        kind, seconds = getattr(self, "_limit_hit", ("cell", timeout))
+        message = (f"the cell ran past the wall-time limit of {seconds:g} s per "
+                   f"{'cell' if kind == 'cell' else 'submission'} and was stopped")
+        self.log.error("Timeout (%s s): %s", timeout, message)
+        try:
+            await self.km.interrupt_kernel()
+        except Exception:  # noqa: BLE001
+            pass
+        stopped = False
+        end = time.monotonic() + self.interrupt_grace
+        while time.monotonic() < end:
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=max(0.05, end - time.monotonic()))
+            except (Empty, asyncio.TimeoutError):
+                break
+            if msg.get("msg_type") == "execute_reply":
+                stopped = True
+                break
+        if not stopped:
+            self._killed_for = message + "; it ignored the interrupt, so the kernel was killed"
+            try:
+                await self.km.shutdown_kernel(now=True)
+            except Exception:  # noqa: BLE001
+                pass
+            raise DeadKernelError(self._killed_for)
+        return {"content": {"status": "error", "ename": "SandboxLimit", "evalue": message,
+                            "traceback": [f"SandboxLimit: {message}"]}}
+
+    # -- output -----------------------------------------------------------------------------
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        if msg.get("msg_type") == "error":  # always kept (it decides the grade), but trimmed
+            content["evalue"] = str(content.get("evalue", ""))[:4000]
+            content["traceback"] = [str(line)[:4000] for line in content.get("traceback", [])[-40:]]
+            return super().output(outs, msg, display_id, cell_index)
+        limit = self._limits.output_kb * 1024
+        used = self._out_bytes.get(cell_index, 0)
+        if used > limit:
+            return None
+        size = len(str(content.get("text", ""))) + len(str(content.get("data", "")))
+        self._out_bytes[cell_index] = used + size
+        if used + size > limit:
+            self._out_bytes[cell_index] = limit + 1
+            outs.append(NotebookNode(
+                output_type="stream", name="stdout",
+                text=f"\n[output limit of {self._limits.output_kb} KiB per cell reached; the rest "
+                     f"of this cell's output was dropped]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)

@@ -1,0 +1,63 @@
+"""Kernel entry point inside the sandbox (or, unsafe, outside it).
+
+``python -m cnncourse.sandbox.launch -f CONNECTION_FILE``, with the settings in the
+environment variable ``CNNCOURSE_SANDBOX_CONFIG`` (JSON): sets the resource limits, copies
+the submission into the writable work folder, imports the real ``torch`` and
+``cnncourse`` before any student file can shadow them, then runs an IPython kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sys
+
+
+def _copy_submission(src: str, dst: str) -> None:
+    os.makedirs(dst, exist_ok=True)
+    for root, dirs, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        target = os.path.normpath(os.path.join(dst, rel))
+        os.makedirs(target, exist_ok=True)
+        for name in files:
+            try:  # best effort: a file too large for the limits is left out
+                shutil.copy(os.path.join(root, name), os.path.join(target, name))
+            except OSError as exc:
+                print(f"sandbox: {name} not copied: {exc}", file=sys.stderr)
+
+
+def main() -> None:
+    cfg = json.loads(os.environ.pop("CNNCOURSE_SANDBOX_CONFIG"))
+    # The grader's pid means nothing in the jail's PID namespace; bwrap --die-with-parent
+    # ends the kernel when the grader goes.
+    os.environ.pop("JPY_PARENT_PID", None)
+    for name, (soft, hard) in cfg["rlimits"].items():
+        try:
+            resource.setrlimit(getattr(resource, name), (soft, hard))
+        except (ValueError, OSError) as exc:  # a hard limit already lower: keep it
+            print(f"sandbox: {name} not set: {exc}", file=sys.stderr)
+    if cfg.get("submission") and cfg.get("workdir") and cfg["submission"] != cfg["workdir"]:
+        _copy_submission(cfg["submission"], cfg["workdir"])
+    os.chdir(cfg["workdir"])
+    # Nothing beside the notebook may replace the runtime: import it now, from the runtime.
+    sys.path[:] = [p for p in sys.path if p not in ("", ".") and
+                   os.path.abspath(p) != os.path.abspath(cfg["workdir"])]
+    import numpy  # noqa: F401
+    import torch
+    import cnncourse.checks  # noqa: F401
+    import pkgutil
+    import importlib
+    for mod in pkgutil.iter_modules(cnncourse.checks.__path__):
+        try:
+            importlib.import_module(f"cnncourse.checks.{mod.name}")
+        except Exception:  # noqa: BLE001 - a broken checks module fails in its own cell
+            pass
+    torch.set_num_threads(int(cfg.get("threads", 1)))
+    from ipykernel.kernelapp import IPKernelApp
+    IPKernelApp.launch_instance(argv=sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

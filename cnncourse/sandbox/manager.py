@@ -1,0 +1,161 @@
+"""A jupyter_client kernel manager that starts the kernel inside the sandbox."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import typing as t
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Any, Bool, Integer
+
+from cnncourse.sandbox import (DATA_MOUNT, HOME, LIB_MOUNT, SUBMISSION, WORK, Limits,
+                               bwrap_command, is_root, runtime_binds)
+
+SLOT_DIR = os.path.join(tempfile.gettempdir(), "cnncourse-sandbox-slots")
+
+
+class _Slot:
+    """A sandbox uid held for the kernel's lifetime (flock on a file, freed if we die)."""
+
+    def __init__(self, base: int, count: int = 256):
+        os.makedirs(SLOT_DIR, mode=0o755, exist_ok=True)
+        for k in range(count):
+            fd = os.open(os.path.join(SLOT_DIR, f"slot-{k}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self.fd, self.uid = fd, base + k
+            return
+        raise RuntimeError(f"all {count} sandbox slots are busy")
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _kill_uid(uid: int) -> None:
+    """Kill what is left of a sandbox uid (nothing normally: the PID namespace died)."""
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Starts ``cnncourse.sandbox.launch`` in bwrap, over ipc sockets in a private folder."""
+
+    limits = Any(None, help="cnncourse.sandbox.Limits; default: Limits.from_env()")
+    sandboxed = Bool(True, help="False: run unsandboxed (CNNCOURSE_UNSAFE_GRADING=1)")
+    uid_base = Integer(61000, help="first uid of the sandbox slots (when run as root)").tag(config=True)
+
+    _slot = None
+    _staging = None
+    _log = None
+
+    def _limits(self) -> Limits:
+        return self.limits or Limits.from_env()
+
+    async def _async_pre_start_kernel(self, **kw: t.Any):
+        limits = self._limits()
+        submission = os.path.abspath(kw.pop("cwd", None) or os.getcwd())
+        self._staging = tempfile.mkdtemp(prefix="cnncs-")
+        uid = None
+        if self.sandboxed and is_root():
+            self._slot = _Slot(self.uid_base)
+            uid = self._slot.uid
+            os.chown(self._staging, uid, uid)
+        os.chmod(self._staging, 0o700)
+        self.transport = "ipc"
+        self.ip = os.path.join(self._staging, "k")
+        self.connection_file = os.path.join(self._staging, "kernel.json")
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        if uid is not None:
+            os.chown(self.connection_file, uid, uid)
+        if self.kernel_spec is not None:
+            self.kernel_spec.interrupt_mode = "message"  # a signal would stop at bwrap
+        inner = [sys.executable, "-m", "cnncourse.sandbox.launch", "-f", self.connection_file,
+                 "--HistoryManager.hist_file=:memory:"]
+        config = {"rlimits": limits.rlimits(), "threads": 1}
+        env = {
+            "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+            "NBGRADER_EXECUTION": "autograde",
+            "CNNCOURSE_DEVICE": os.environ.get("CNNCOURSE_DEVICE", "cpu"),
+        }
+        if self.sandboxed:
+            config.update(submission=SUBMISSION, workdir=WORK)
+            env.update(HOME=HOME, TMPDIR="/tmp", PYTHONPATH=LIB_MOUNT,
+                       MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR=HOME + "/.ipython",
+                       JUPYTER_RUNTIME_DIR="/tmp/jupyter-runtime",
+                       JUPYTER_DATA_DIR=HOME + "/.local/share/jupyter",
+                       JUPYTER_CONFIG_DIR=HOME + "/.jupyter", TORCH_HOME="/tmp/torch")
+            if any(dst == f"{DATA_MOUNT}/mnist" for _, dst in runtime_binds()):
+                env["CNNCOURSE_MNIST_DIR"] = f"{DATA_MOUNT}/mnist"
+            cmd = bwrap_command(inner, submission, self._staging, uid, limits)
+        else:  # unsafe: limits only, in the submission folder itself
+            config.update(submission=None, workdir=submission)
+            env.update(HOME=self._staging, TMPDIR=self._staging,
+                       PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
+                           sys.modules["cnncourse"].__file__))))
+            cmd = inner
+        env["CNNCOURSE_SANDBOX_CONFIG"] = json.dumps(config)
+        kw["env"] = env
+        kw["cwd"] = "/" if self.sandboxed else submission
+        self._log = open(os.path.join(self._staging, "kernel.log"), "wb")
+        kw["stdout"] = self._log
+        kw["stderr"] = self._log
+        kw["stdin"] = open(os.devnull, "rb")
+        return cmd, kw
+
+    def exit_status(self) -> int | None:
+        """The jail's exit status once the kernel is gone (128 + signal when killed)."""
+        proc = getattr(self.provisioner, "process", None)
+        if proc is None:
+            return None
+        return proc.poll()
+
+    def kernel_log(self, limit: int = 4000) -> str:
+        try:
+            with open(os.path.join(self._staging, "kernel.log"), "rb") as f:
+                f.seek(0, 2)
+                f.seek(max(0, f.tell() - limit))
+                return f.read().decode(errors="replace")
+        except (OSError, TypeError):
+            return ""
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            self._release()
+
+    def _release(self) -> None:
+        if self._slot is not None:
+            _kill_uid(self._slot.uid)
+            self._slot.release()
+            self._slot = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._staging and os.path.isdir(self._staging):
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
