@@ -9,6 +9,9 @@ functions with PyTorch over a grid of cases. ``topic`` selects one graded part:
 - ``"groups"``: grouped and depthwise convolutions;
 - ``"errors"``: impossible arguments, for which PyTorch raises.
 
+Each topic varies only its own arguments (stride 1, no padding, no dilation, one group
+elsewhere), so one misunderstanding costs one graded part.
+
 ``check_apply_kernel(fn)`` checks a same-size filter of a photo with the four padding modes.
 """
 
@@ -89,8 +92,8 @@ def _visible(topic: str, seed: int) -> list[Case]:
             _conv_case("dilation 2", (1, 1, 7, 7), (1, 1, 3, 3), s + 10, topic=t, dilation=2),
             _conv_case("dilation (2, 1), non-square kernel", (2, 2, 9, 6), (3, 2, 3, 2), s + 20,
                        topic=t, dilation=(2, 1)),
-            _conv_case("dilation 2 with stride 2 and padding 1", (1, 3, 8, 7), (2, 3, 3, 3), s + 30,
-                       topic=t, dilation=2, stride=2, padding=1),
+            _conv_case("dilation 3, three channels", (1, 3, 8, 9), (2, 3, 2, 3), s + 30,
+                       topic=t, dilation=3),
         ]
     if topic == "groups":
         t = "groups"
@@ -99,8 +102,8 @@ def _visible(topic: str, seed: int) -> list[Case]:
             _conv_case("depthwise, groups = channels = 3", (2, 3, 6, 5), (3, 1, 3, 3), s + 20,
                        topic=t, groups=3),
             _conv_case("depthwise with multiplier 2", (1, 3, 5, 6), (6, 1, 2, 3), s + 30, topic=t, groups=3),
-            _conv_case("groups 2 with stride and dilation", (2, 4, 9, 8), (4, 2, 2, 3), s + 40, topic=t,
-                       groups=2, stride=(1, 2), dilation=(2, 1)),
+            _conv_case("groups 2, non-square kernel, batch 2", (2, 4, 6, 8), (4, 2, 2, 3), s + 40,
+                       topic=t, groups=2),
         ]
     if topic == "errors":
         t = "errors"
@@ -152,11 +155,13 @@ def _hidden(topic: str, seed: int, n: int = 6) -> list[Case]:
         cin, cout = cin_g * groups, groups * rng.randint(1, 2)
         kh, kw = rng.randint(1, 4), rng.randint(1, 4)
         stride, padding, dilation = 1, 0, 1
-        if topic in ("stride_padding", "dilation", "groups"):
+        # Each topic varies only its own arguments, so that one misunderstanding costs
+        # one graded part (the mutant suite in tests/ checks this).
+        if topic == "stride_padding":
             stride = _pair_or_int(rng, 1, 3)
             padding = _pair_or_int(rng, 0, 2)
-        if topic in ("dilation", "groups"):
-            dilation = _pair_or_int(rng, 1, 3) if topic == "dilation" or rng.random() < 0.5 else 1
+        if topic == "dilation":
+            dilation = _pair_or_int(rng, 1, 3)
         (sh, sw), (ph, pw), (dh, dw) = _as_pair(stride), _as_pair(padding), _as_pair(dilation)
         if topic == "dilation" and (dh, dw) == (1, 1):
             dilation, dh = (2, dw), 2
