@@ -104,7 +104,7 @@ def test_conv_grid_covers_every_refusal():
     reasons = {r["error"].split(",")[0].split(":")[0] if r["error"][0].isalpha() else r["error"]
                for r in map(torch_conv_check, CONV_GRID) if not r["ok"]}
     ok = sum(torch_conv_check(c)["ok"] for c in CONV_GRID)
-    assert ok > 200
+    assert ok > 150
     for start in ("groups must be", "in_channels must", "out_channels must", "negative padding",
                   "non-positive stride", "dilation should", "Calculated padded input size per channel",
                   "output padding must", "Given input size per channel", "negative output_padding"):

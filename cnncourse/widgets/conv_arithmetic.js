@@ -170,12 +170,13 @@ function render({ model, el }) {
       root.classList.add("cnnw-refused");
       status.textContent = `PyTorch refuses: ${r.type}: ${r.error}`;
       math.textContent = "";
-      canvas.width = 1; canvas.height = 1; geom = null;
+      canvas.style.display = "none"; geom = null;
       groupsCanvas.width = 1; groupsCanvas.height = 1; groupsText.textContent = "";
       stepInfo.textContent = "";
       return;
     }
     root.classList.remove("cnnw-refused");
+    canvas.style.display = "";
     const [co, ho, wo] = r.out;
     const layer = c.transposed ? "ConvTranspose2d" : "Conv2d";
     status.textContent = `${layer}: (1, ${c.in_channels}, ${c.height}, ${c.width}) → (1, ${co}, ${ho}, ${wo})`;

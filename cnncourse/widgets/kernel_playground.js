@@ -159,7 +159,7 @@ function render({ model, el }) {
     table.replaceChildren(numberTable(kernel, (a, b, x) => {
       const k = model.get("kernel").map((r) => r.slice());
       k[a][b] = x;
-      model.set("kernel", k); model.set("preset", "edited"); model.save_changes();
+      model.set("preset", "edited"); model.set("kernel", k); model.save_changes();
     }));
   }
 
@@ -168,12 +168,13 @@ function render({ model, el }) {
     const kh = Number(khSel.value), kw = Number(kwSel.value);
     const k = Array.from({ length: kh }, (_, a) => Array.from({ length: kw }, (_, b) =>
       (old[a] && old[a][b] !== undefined) ? old[a][b] : 0));
-    model.set("kernel", k); model.set("preset", "edited"); model.save_changes();
+    model.set("preset", "edited"); model.set("kernel", k); model.save_changes();
   }
   khSel.addEventListener("change", resize); kwSel.addEventListener("change", resize);
   presetSel.addEventListener("change", () => {
+    model.set("preset", presetSel.value);
     if (presets[presetSel.value]) model.set("kernel", presets[presetSel.value]);
-    model.set("preset", presetSel.value); model.save_changes();
+    model.save_changes();
   });
 
   function draw() {

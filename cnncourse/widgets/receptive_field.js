@@ -123,7 +123,7 @@ function render({ model, el }) {
     drawLayers(layers);
     const col = colours(root);
     const g = stackGeometry(H, W, layers);
-    const cell = Math.max(3, Math.min(10, Math.floor(220 / Math.max(H, W))));
+    const cell = Math.max(3, Math.min(10, Math.floor(200 / Math.max(H, W))));
     for (const c of [inCanvas, gradCanvas]) { c.width = W * cell + 1; c.height = H * cell + 1; }
     const ctxIn = inCanvas.getContext("2d"), ctxG = gradCanvas.getContext("2d");
     const grid = (ctx, h_, w_, c_) => {
