@@ -215,8 +215,8 @@ function render({ model, el }) {
 
   canvas.addEventListener("mousemove", (e) => {
     if (!geom) return;
-    const x = Math.floor((e.offsetX - geom.ox) / geom.cell);  // offset: inside the border
-    const y = Math.floor(e.offsetY / geom.cell);
+    const x = Math.floor((e.offsetX * canvas.width / canvas.clientWidth - geom.ox) / geom.cell);  // offset: inside the border
+    const y = Math.floor(e.offsetY * canvas.height / canvas.clientHeight / geom.cell);
     hover = x >= 0 && x < geom.wo && y >= 0 && y < geom.ho ? [y, x] : null;
     draw();
   });

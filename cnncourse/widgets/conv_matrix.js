@@ -143,7 +143,7 @@ function render({ model, el }) {
   }
   canvas.addEventListener("mousemove", (e) => {
     if (!geom) return;
-    const i = Math.floor(e.offsetY / geom.cell);  // offset: inside the border
+    const i = Math.floor(e.offsetY * canvas.height / canvas.clientHeight / geom.cell);  // offset: inside the border
     if (i >= 0 && i < geom.rows && i !== hover) { hover = i; draw(); }
   });
   for (const f of ["height", "width", "kernel", "stride", "padding", "transposed", "values"]) model.on(`change:${f}`, draw);

@@ -185,7 +185,7 @@ function render({ model, el }) {
   }
   outCanvas.addEventListener("mousemove", (e) => {
     if (!geom) return;
-    const j = Math.floor(e.offsetX / geom.oc), i = Math.floor(e.offsetY / geom.oc);  // offset: inside the border
+    const j = Math.floor(e.offsetX * outCanvas.width / outCanvas.clientWidth / geom.oc), i = Math.floor(e.offsetY * outCanvas.height / outCanvas.clientHeight / geom.oc);  // offset: inside the border
     if (i >= 0 && i < geom.oh && j >= 0 && j < geom.ow && (!unit || unit[0] !== i || unit[1] !== j)) { unit = [i, j]; draw(); }
   });
   for (const f of ["height", "width", "layers", "empirical"]) model.on(`change:${f}`, draw);
