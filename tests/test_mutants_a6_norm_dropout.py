@@ -100,6 +100,9 @@ MUTANTS = {
         [("torch.rand(x.shape[0], x.shape[1], 1, 1, device=x.device)",
           "torch.rand(x.shape, device=x.device)")],
         {"test_dropout2d_masks"}),
+    "dropout output detached from the graph": (
+        [("return x * keep / (1 - self.p)", "return x.detach() * keep / (1 - self.p)")],
+        {"test_dropout2d_masks"}),
     "dropout active in eval mode": (
         [("if not self.training or self.p == 0:", "if self.p == 0:")],
         {"test_dropout2d_masks"}),

@@ -494,7 +494,7 @@ class DropCase:
     p: float
     seed: int
     dtype: torch.dtype = torch.float64
-    mode: str = "train"           # "train", "eval", or "construct" (an error case)
+    mode: str = "train"           # "train", "eval", "gradcheck", or "construct" (an error case)
     golden: bool = False
 
     def describe(self) -> str:
@@ -531,6 +531,8 @@ def _drop_visible(part: str, seed: int) -> list[DropCase]:
             DropCase("p=0.5, float32", (4, 6, 2, 3), 0.5, s + 30, dtype=torch.float32),
             DropCase("eval mode is the identity", (2, 3, 4, 4), 0.5, s + 40, mode="eval"),
             DropCase("p=0 keeps everything", (3, 4, 2, 2), 0.0, s + 50),
+            DropCase("gradients: float64 gradcheck under a fixed seed", (2, 3, 2, 2), 0.5, s + 55,
+                     mode="gradcheck"),
             DropCase("p=1 drops everything", (3, 4, 2, 2), 1.0, s + 60),
             DropCase("error: p=-0.1", (1, 1, 1, 1), -0.1, s + 70, mode="construct"),
             DropCase("error: p=1.5", (1, 1, 1, 1), 1.5, s + 80, mode="construct"),
@@ -562,6 +564,8 @@ def _drop_hidden(part: str, seed: int, n: int = 4) -> list[DropCase]:
         cases += [
             DropCase("eval mode is the identity", (1, 5, 3, 2), rng.choice([0.2, 0.7]), base, mode="eval"),
             DropCase("p=0 keeps everything", (2, 3, 1, 4), 0.0, base + 1),
+            DropCase("gradients: float64 gradcheck under a fixed seed", (1, 4, 3, 2), 0.3, base + 5,
+                     mode="gradcheck"),
             DropCase("p=1 drops everything", (1, 6, 2, 3), 1.0, base + 2, dtype=torch.float32),
             DropCase("error: p=-0.5", (1, 1, 1, 1), -0.5, base + 3, mode="construct"),
             DropCase("error: p=1.01", (1, 1, 1, 1), 1.01, base + 4, mode="construct"),
@@ -694,6 +698,33 @@ def _drop_stats_one(case: DropCase, x, out) -> str | None:
     return None
 
 
+def _drop_gradcheck(cls, case: DropCase) -> str | None:
+    """gradcheck of x -> Dropout2d(p)(x) in training mode, re-seeded at every call so that
+    the mask is the same each time (the function is then linear in x)."""
+    try:
+        mod = cls(p=case.p)
+    except ForbiddenCall as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001
+        return f"Dropout2d(p={case.p:g}) raised {type(exc).__name__}: {_first_line(exc)}"
+    mod.train()
+    x = case.make_input().double().requires_grad_(True)
+
+    def f(t):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(case.seed)
+            return mod(t)
+
+    try:
+        torch.autograd.gradcheck(f, (x,), raise_exception=True, **GRADCHECK_TOL)
+    except ForbiddenCall as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - GradcheckError, or the student's error
+        return (f"gradcheck with respect to the input failed: {type(exc).__name__}: "
+                f"{_first_line(exc)}; multiply the input by the mask without detaching it")
+    return None
+
+
 def check_dropout2d(cls, part: str = "masks", family: str = "visible", seed: int = 0) -> CheckReport:
     """Grade one part of the student's ``Dropout2d`` class by its semantics and statistics."""
     cases = dropout2d_cases(part, family, seed)
@@ -704,7 +735,11 @@ def check_dropout2d(cls, part: str = "masks", family: str = "visible", seed: int
         for case in cases:
             if part == "statistics" and not case.golden:
                 case = _positive(case)
-            x, out, problem = _run_dropout(cls, case)
+            if case.mode == "gradcheck":
+                problem = _drop_gradcheck(cls, case)
+                x = out = None
+            else:
+                x, out, problem = _run_dropout(cls, case)
             if problem is None and out is not None:
                 check = _drop_masks_one if part == "masks" else _drop_stats_one
                 problem = check(case, x, out)
