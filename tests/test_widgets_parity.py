@@ -9,6 +9,7 @@ what comes back with ``torch.nn.functional`` or the shared Python code.
 from __future__ import annotations
 
 import itertools
+import re
 import json
 import random
 import shutil
@@ -536,3 +537,46 @@ def test_receptive_field_signature_and_measurement():
     for (t, l, hh, ww, _), ((top, bottom), (left, right)) in zip(e["units"], fields):
         # The gradient reaches the input only inside the computed field, and does reach it.
         assert hh > 0 and top <= t and t + hh - 1 <= bottom and left <= l and l + ww - 1 <= right
+
+
+# ---------------------------------------------------------------- the modules the browser gets
+def test_browser_modules_are_self_contained(tmp_path):
+    """What the page embeds (``_esm``: _common.js + the widget without its import) is a
+    module on its own, with ``render`` and the same functions as the file tested above."""
+    from cnncourse.widgets import (ConvArithmetic, ConvMatrix, KernelPlayground,
+                                   PoolingExplorer, ReceptiveFieldExplorer)
+
+    cases = {
+        ConvArithmetic: ["convCheck", CONV_GRID[1]],
+        KernelPlayground: ["rank", KERNELS["left sobel"]],
+        PoolingExplorer: ["pool", EXAMPLE2_INPUT, dict(kind="max", kernel_h=2, kernel_w=2,
+                                                       stride_h=2, stride_w=2, padding_h=0,
+                                                       padding_w=0, ceil_mode=True,
+                                                       count_include_pad=True)],
+        ConvMatrix: ["convMatrix", 3, 3, [[0, 1], [1, -1]], 1, 0],
+        ReceptiveFieldExplorer: ["stackGeometry", 24, 24, [dict(kind="conv", kernel=3, stride=1,
+                                                                padding=0, dilation=1)]],
+    }
+    for cls, call in cases.items():
+        assert not re.search(r'^import .* from "\./', cls._esm, re.M), cls.__name__
+        bundle = tmp_path / f"{cls._name}.mjs"
+        bundle.write_text(cls._esm + "\nexport const __hasRender = () => typeof render === 'function';\n")
+        payload = json.dumps({"module": str(bundle), "calls": [call, ["__hasRender"]]})
+        proc = subprocess.run([NODE, str(RUNNER)], input=payload, capture_output=True, text=True,
+                              timeout=120, check=True)
+        bundled, has_render = json.loads(proc.stdout)
+        assert has_render == {"ok": True, "value": True}, cls.__name__
+        (direct,) = js(cls._name, [call])
+        assert bundled == {"ok": True, "value": direct}, cls.__name__
+
+
+def test_receptive_field_widget_remeasures_in_a_live_kernel():
+    from cnncourse.widgets import ReceptiveFieldExplorer
+
+    w = ReceptiveFieldExplorer(input_hw=(12, 12), layers=[("conv", 3, 1, 0, 1)])
+    assert w.empirical["out"] == [10, 10]
+    w.layers = [dict(kind="conv", kernel=5, stride=2, padding=1, dilation=1)]
+    assert w.empirical["signature"] == signature(12, 12, w.layers)
+    assert w.empirical["out"] == [5, 5]
+    w.layers = [dict(kind="conv", kernel=9, stride=1, padding=0, dilation=2)]  # does not fit
+    assert w.empirical == {}
