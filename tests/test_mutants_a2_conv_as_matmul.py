@@ -142,3 +142,24 @@ def test_forbidden_shortcuts_fail_loudly():
     assert x.unfold(2, 2, 1).shape == (1, 1, 3, 4, 2)
     assert F.unfold(x, 2).shape == (1, 4, 9)
     assert F.conv2d(x, torch.ones(1, 1, 2, 2)).shape == (1, 1, 3, 3)
+
+
+def test_hidden_cases_are_not_the_visible_ones():
+    """Hidden families differ from the visible ones and from seed to seed."""
+    from cnncourse.checks.matmul import (CONV2D_TOPICS, TRANSPOSE_TOPICS, conv2d_im2col_cases,
+                                         conv_matrix_cases, conv_transpose2d_cases)
+
+    def shapes(cases):
+        return [tuple(tuple(v.shape) if isinstance(v, torch.Tensor) else v
+                      for v in c.inputs.values()) + tuple(sorted(c.kwargs.items())) for c in cases]
+
+    families = [lambda f, s: conv_matrix_cases(f, s)]
+    families += [lambda f, s, t=t: conv2d_im2col_cases(t, f, s) for t in CONV2D_TOPICS if t != "errors"]
+    families += [lambda f, s, t=t: conv_transpose2d_cases(t, f, s)
+                 for t in TRANSPOSE_TOPICS if t != "errors"]
+    for make in families:
+        visible, hidden, other = make("visible", 0), make("hidden", 201), make("hidden", 202)
+        assert shapes(hidden) != shapes(visible)
+        assert any(a.inputs["weight"].shape != b.inputs["weight"].shape
+                   or not torch.equal(a.inputs["weight"], b.inputs["weight"])
+                   for a, b in zip(hidden, other))

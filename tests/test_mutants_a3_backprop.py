@@ -163,3 +163,17 @@ def test_forbidden_shortcuts_fail_loudly():
     with pytest.raises(CheckFailure, match="which this exercise forbids"):
         check_conv2d_function(ViaGradModule, "grad_input")
     assert F.max_pool2d(torch.ones(1, 1, 2, 2), 2).item() == 1.0  # restored afterwards
+
+
+def test_hidden_cases_depend_on_the_seed():
+    from cnncourse.checks.backprop import (CONV_PARTS, avg_pool_cases, conv2d_function_cases,
+                                           max_pool_cases)
+
+    makers = [lambda f, s, p=p: max_pool_cases(p, f, s) for p in ("forward", "backward", "ties")]
+    makers += [lambda f, s, p=p: avg_pool_cases(p, f, s) for p in ("forward", "backward")]
+    makers += [lambda f, s, p=p: conv2d_function_cases(p, f, s) for p in CONV_PARTS]
+    for make in makers:
+        visible, a, b = make("visible", 0), make("hidden", 301), make("hidden", 302)
+        assert [c.name for c in a] != [c.name for c in visible]
+        assert any(not torch.equal(x.tensors["x"], y.tensors["x"])
+                   if x.tensors["x"].shape == y.tensors["x"].shape else True for x, y in zip(a, b))
