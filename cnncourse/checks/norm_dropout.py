@@ -112,7 +112,7 @@ class BNCase:
         dt = str(self.dtype).replace("torch.", "")
         return (f"case '{self.name}': BatchNorm2d({self.num_features}, eps={self.eps:g}, "
                 f"momentum={self.momentum:g}, affine={self.affine}) on input {self.shape} {dt}"
-                + (f", {self.steps} training steps" if self.steps > 1 else ""))
+                + (f", {self.steps} inputs in turn" if self.steps > 1 else ""))
 
     def make_inputs(self) -> list[torch.Tensor]:
         if self.inputs:
@@ -173,6 +173,7 @@ def _bn_visible(part: str, seed: int) -> list[BNCase]:
             BNCase("eval, one value per channel is fine", (1, 3, 1, 1), 3, s + 20),
             BNCase("eval, affine=False, eps=0.1", (3, 2, 2, 3), 2, s + 30, eps=0.1, affine=False),
             BNCase("eval, float32", (2, 4, 3, 3), 4, s + 40, dtype=torch.float32),
+            BNCase("3 training steps, then eval", (2, 3, 3, 4), 3, s + 50, momentum=0.3, steps=4),
         ]
     if part == "gradients":
         return [
@@ -196,7 +197,7 @@ def _bn_hidden(part: str, seed: int, n: int = 5) -> list[BNCase]:
             h, w = min(h, 3), min(w, 3)
         kwargs = dict(eps=rng.choice([1e-5, 1e-3, 0.05]), affine=rng.random() < 0.7,
                       momentum=rng.choice([0.1, 0.3, 0.9]))
-        if part == "running_stats":
+        if part == "running_stats" or (part == "eval" and i == 0):
             kwargs["steps"] = rng.randint(2, 4)
         if part in ("train", "eval") and rng.random() < 0.3:
             kwargs["dtype"] = torch.float32
@@ -340,13 +341,18 @@ def _bn_expectations(case: BNCase, part: str):
                 stats.append((ref.running_mean.clone(), ref.running_var.clone()))
         return ref, xs, stats
     if part == "eval":
-        mean = 2 * random_tensor((case.num_features,), case.seed + 20)
-        var = 0.3 + random_tensor((case.num_features,), case.seed + 21) ** 2
-        with torch.no_grad():
-            ref.running_mean.copy_(mean)
-            ref.running_var.copy_(var)
+        if case.steps > 1:  # several training steps, then eval on the last input
+            with torch.no_grad():
+                for x in xs[:-1]:
+                    ref(x)
+        else:  # given running statistics
+            mean = 2 * random_tensor((case.num_features,), case.seed + 20)
+            var = 0.3 + random_tensor((case.num_features,), case.seed + 21) ** 2
+            with torch.no_grad():
+                ref.running_mean.copy_(mean)
+                ref.running_var.copy_(var)
         ref.eval()
-        return ref, xs, [ref(xs[0]).detach()]
+        return ref, xs, [ref(xs[-1]).detach()]
     return ref, xs, None
 
 
@@ -388,12 +394,18 @@ def _bn_one(cls, case: BNCase, part: str, ref, xs, expected) -> str | None:
                     return f"{describe}\n    {name} after step {step} requires grad; update it under torch.no_grad()"
         return None
     if part == "eval":
+        mod.train()
+        for step, x in enumerate(xs[:-1], 1):  # training steps first, where the case has them
+            _, problem = _call(mod, x.clone())
+            if problem is not None:
+                return f"{describe}\n    training step {step}: {problem}"
+        # the reference's running statistics (graded in their own part) replace the student's
         with torch.no_grad():
             buffers = dict(mod.named_buffers())
             buffers["running_mean"].copy_(ref.running_mean)
             buffers["running_var"].copy_(ref.running_var)
         mod.eval()
-        actual, problem = _call(mod, xs[0].clone())
+        actual, problem = _call(mod, xs[-1].clone())
         if problem is not None:
             return f"{describe}\n    {problem}"
         problem = tensor_mismatch(actual, expected[0], **tol)
