@@ -200,10 +200,10 @@ def print_receptive_field(rows: list[RFRow]) -> None:
     def fmt(pair, number=lambda v: f"{v:g}"):
         return number(pair[0]) if pair[0] == pair[1] else f"{number(pair[0])}×{number(pair[1])}"
 
-    print(f"{'layer':<8}{'type':<20}{'output':>10}{'size':>8}{'jump':>8}{'start':>8}")
+    print(f"{'layer':<8}{'type':<20}{'output':>10}{'size':>8}{'jump':>8}{'start':>10}")
     for r in rows:
-        print(f"{r.name:<8}{r.kind:<20}{r.output_size[0]:>5}×{r.output_size[1]:<4}"
-              f"{fmt(r.size):>8}{fmt(r.jump):>8}{fmt(r.start):>8}")
+        out = f"{r.output_size[0]}×{r.output_size[1]}"
+        print(f"{r.name:<8}{r.kind:<20}{out:>10}{fmt(r.size):>8}{fmt(r.jump):>8}{fmt(r.start):>10}")
 
 
 def field_mask(row: RFRow, input_hw, unit) -> torch.Tensor:
