@@ -5,7 +5,7 @@
 Takes ``conv2d_im2col`` from the solution notebook solutions/a2_conv_as_matmul/ (its code
 cells up to that function are run, not the tests) and times it with the same measurement
 as the graded speed test (:func:`cnncourse.checks.matmul.measure_speed`: the benchmark case
-(8, 16, 32, 32)×(32, 16, 3, 3), padding 1, float32, interleaved runs on one CPU thread,
+(8, 16, 32, 32)×(32, 16, 3, 3), float32, interleaved runs on one CPU thread,
 median of 7). Prints the ratio of each round and the median ratio over the rounds. The
 course asks the reference solution to be within 2.5× of F.conv2d (students: 10×, graded
 at 25×). ``--device cuda`` times on a GPU instead.
@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
         print(f"round {r + 1}: conv2d_im2col {1000 * t_student:.2f} ms, F.conv2d "
               f"{1000 * t_ref:.2f} ms, ratio {ratios[-1]:.2f}x", flush=True)
     x_shape, w_shape, padding = SPEED_CASE
-    print(f"median ratio over {args.rounds} rounds on {x_shape} x {w_shape}, padding {padding}, "
+    print(f"median ratio over {args.rounds} rounds on {x_shape} x {w_shape} (padding {padding}), "
           f"{args.device}: {statistics.median(ratios):.2f}x (reference target: 2.5x)")
     return 0
 

@@ -308,7 +308,8 @@ class SpeedReport(CheckReport):
         x_shape, w_shape, padding = SPEED_CASE
         verdict = ("within the target" if self.ratio <= SPEED_TARGET
                    else f"slower than the target of {SPEED_TARGET:g}x")
-        return (f"conv2d_im2col on {x_shape} x {w_shape}, padding {padding}: values correct; "
+        where = f"{x_shape} x {w_shape}" + (f", padding {padding}" if padding else "")
+        return (f"conv2d_im2col on {where}: values correct; "
                 f"median {self.ms_student:.2f} ms against F.conv2d's {self.ms_reference:.2f} ms, "
                 f"{self.ratio:.1f}x ({verdict}; target {SPEED_TARGET:g}x"
                 + (f", graded limit {self.limit:g}x)" if self.limit else ")"))
