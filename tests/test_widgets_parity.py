@@ -580,3 +580,42 @@ def test_receptive_field_widget_remeasures_in_a_live_kernel():
     assert w.empirical["out"] == [5, 5]
     w.layers = [dict(kind="conv", kernel=9, stride=1, padding=0, dilation=2)]  # does not fit
     assert w.empirical == {}
+
+
+def test_conv_matrix_lecture_transposed_example():
+    """L30: ConvTranspose2d(1, 1, 2) with weights 1 on arange(1, 17) as 4×4 is Mᵀ of the
+    2×2 convolution of a 5×5 input times (1, …, 16) — what the widget's transposed mode shows
+    for ConvMatrix(values=5×5, kernel=ones(2, 2), transposed=True)."""
+    (m,) = js("conv_matrix", [["convMatrix", 5, 5, [[1, 1], [1, 1]], 1, 0]])
+    (y,) = js("conv_matrix", [["matVec", np.array(m["matrix"]).T.tolist(), list(range(1, 17))]])
+    layer = torch.nn.ConvTranspose2d(1, 1, kernel_size=2, bias=False)
+    torch.nn.init.ones_(layer.weight)
+    want = layer(torch.arange(1, 17, dtype=torch.float32).reshape(1, 1, 4, 4))
+    assert want.shape == (1, 1, 5, 5)
+    assert y == want.flatten().tolist()
+
+
+def test_notebooks_embed_the_current_widget_code():
+    """The book's pages run the widget code stored in their notebooks (the widget state that
+    tools/execute_chapters.py saves): it must be today's JavaScript, or the static book would
+    run old widgets. Fix: re-run the notebook (`make execute` or tools/execute_chapters.py)."""
+    import nbformat
+
+    from cnncourse.widgets._base import HERE, esm_source
+
+    current = {esm_source(p.stem) for p in HERE.glob("*.js") if not p.stem.startswith("_")}
+    stale, seen = [], 0
+    for path in sorted((ROOT / "book").rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+        for model in state.get("state", {}).values():
+            s = model.get("state", {})
+            if "cnnw" not in s.get("_esm", ""):
+                continue
+            seen += 1
+            if s["_esm"] not in current:  # (an older widgets.css only changes the look)
+                stale.append(path.relative_to(ROOT).as_posix())
+    assert seen >= 6  # the gallery at least
+    assert not stale, f"re-run these notebooks, their widgets are out of date: {sorted(set(stale))}"

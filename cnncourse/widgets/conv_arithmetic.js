@@ -119,7 +119,7 @@ function render({ model, el }) {
     h("div", { class: "cnnw-pair" }, h("span", { text: label }),
       intInput(model, a, "", min, max), h("span", { text: "×" }), intInput(model, b, "", min, max));
   const controls = h("div", { class: "cnnw-controls" },
-    pair("height", "width", "input H × W", 1, 48),
+    pair("height", "width", "input H × W", 1, 128),
     pair("in_channels", "out_channels", "channels in, out", 1, 64),
     intInput(model, "groups", "groups", 1, 64),
     pair("kernel_h", "kernel_w", "kernel", 1, 9),
