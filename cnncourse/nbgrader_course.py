@@ -135,3 +135,47 @@ class Course:
             for row in csv.DictReader(f):
                 scores[(row["student_id"], row["assignment"])] = float(row["score"])
         return scores
+
+
+# --- running an assignment's graded parts without nbgrader (the mutant suites) ----------
+
+def solution_namespace(assignment: str, replace=()) -> dict:
+    """Execute the source notebook's ``setup`` cell and its solution cells (markers kept as
+    comments) in a fresh namespace, after replacing each ``(old, new)`` exactly once."""
+    cells = [cell.source for cell in source_notebook(assignment).cells
+             if cell.cell_type == "code" and (
+                 cell.metadata["nbgrader"]["grade_id"] == "setup"
+                 or cell.metadata["nbgrader"].get("solution"))]
+    code = "\n\n".join(cells)
+    for old, new in replace:
+        assert code.count(old) == 1, f"mutation target not found exactly once: {old!r}"
+        code = code.replace(old, new)
+    namespace: dict = {}
+    exec(compile(code, f"<{assignment} solution>", "exec"), namespace)  # noqa: S102 - ours
+    return namespace
+
+
+def graded_cells(assignment: str) -> dict[str, str]:
+    """grade_id -> source of every graded test cell (visible and hidden checks)."""
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source
+            for cell in source_notebook(assignment).cells
+            if cell.cell_type == "code" and cell.metadata["nbgrader"].get("grade")}
+
+
+def failing_parts(assignment: str, namespace: dict) -> set[str]:
+    """Run every graded test cell, exactly as written in the notebook, on ``namespace``;
+    return the grade_ids of those whose checks fail."""
+    import contextlib
+    import io
+
+    from cnncourse.checks.core import CheckFailure
+
+    failed = set()
+    for grade_id, source in graded_cells(assignment).items():
+        assert "### BEGIN HIDDEN TESTS" in source, f"{grade_id} has no hidden tests"
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(source, dict(namespace))  # noqa: S102
+        except CheckFailure:
+            failed.add(grade_id)
+    return failed
