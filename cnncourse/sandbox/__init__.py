@@ -124,7 +124,7 @@ def runtime_binds() -> list[tuple[str, str]]:
 
 
 def bwrap_command(inner: list[str], submission: str, ipc_dir: str, uid: int | None,
-                  limits: Limits) -> list[str]:
+                  limits: Limits, extra_rw: list[str] = ()) -> list[str]:
     """The bwrap command line that runs ``inner`` in the jail."""
     bwrap = shutil.which("bwrap") or "bwrap"
     cmd = [bwrap, "--die-with-parent", "--new-session",
@@ -160,11 +160,13 @@ def bwrap_command(inner: list[str], submission: str, ipc_dir: str, uid: int | No
                 made.add(parent)
         cmd += ["--ro-bind", src, dst]
         made.add(dst)
-    for parent in _parents(ipc_dir):
-        if parent not in made:
-            cmd += ["--perms", "0755", "--dir", parent]
-            made.add(parent)
-    cmd += ["--bind", ipc_dir, ipc_dir, "--chdir", "/"]
+    for rw in [ipc_dir, *extra_rw]:
+        for parent in _parents(rw):
+            if parent not in made:
+                cmd += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
+        cmd += ["--bind", rw, rw]
+    cmd += ["--chdir", "/"]
     if uid is not None:
         cmd += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                 "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all"]

@@ -17,14 +17,16 @@ Differences from nbgrader's own ``Execute``:
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
+import tempfile
 import time
 from queue import Empty
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Integer
+from traitlets import Bool, Float, Integer
 
 from cnncourse.sandbox import Limits, require_sandbox
 from cnncourse.sandbox.manager import SandboxKernelManager
@@ -51,6 +53,8 @@ class SandboxedExecute(Execute):
     disk_mb = Integer(None, allow_none=True, help="size of each tmpfs (MiB)").tag(config=True)
     output_kb = Integer(None, allow_none=True, help="output kept per cell (KiB)").tag(config=True)
     interrupt_grace = Float(5.0, help="seconds an interrupted cell has to stop").tag(config=True)
+    trusted_verdicts = Bool(True, help="re-run graded cells' checks in the grader on the "
+                                       "recorded results (cnncourse.sandbox.replay)").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
@@ -67,6 +71,7 @@ class SandboxedExecute(Execute):
         if isinstance(km, SandboxKernelManager):
             km.limits = self._limits
             km.sandboxed = self._sandboxed
+            km.records_dir = self._records_dir
         return km
 
     def preprocess(self, nb, resources=None, km=None):
@@ -78,8 +83,65 @@ class SandboxedExecute(Execute):
         self.timeout_func = self._cell_timeout
         self._deadline = time.monotonic() + self._limits.submission_seconds
         self._dead = None  # why the kernel is gone
+        self._killed_for = None
         self._out_bytes = {}
-        return super().preprocess(nb, resources, km)
+        self._records_dir = tempfile.mkdtemp(prefix="cnncs-rec-") if self.trusted_verdicts else None
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+            if self._records_dir:
+                self._trusted_verdicts(nb, resources)
+        finally:
+            if self._records_dir:
+                shutil.rmtree(self._records_dir, ignore_errors=True)
+        return nb, resources
+
+    # -- trusted verdicts ---------------------------------------------------------------------
+    def _trusted_verdicts(self, nb, resources) -> None:
+        """Replace each graded test cell's outputs by the verdict of its checks re-run in
+        this process on the recorded results (cnncourse.sandbox.replay)."""
+        from nbgrader.api import Gradebook
+        from cnncourse.sandbox import replay
+
+        info = (resources or {}).get("nbgrader", {})
+        if not info.get("db_url"):
+            return
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            sources = {c.name: c for c in notebook.source_cells}
+            graded = {c.name for c in notebook.grade_cells}
+            solutions = {c.name for c in notebook.solution_cells}
+        setup, tests = [], []
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            src = sources.get(gid)
+            if src is None or src.cell_type != "code":
+                continue
+            if gid in graded and gid not in solutions:
+                tests.append((cell, src.source))
+            elif src.locked and gid not in solutions:
+                setup.append(src.source)
+        if not tests:
+            return
+        namespace = replay.setup_namespace(setup)
+        records = replay.Records(self._records_dir)
+        for cell, source in tests:
+            passed, text, error, replayed = replay.evaluate_cell(source, namespace, records)
+            gid = cell.metadata["nbgrader"]["grade_id"]
+            if not replayed:
+                self.log.warning("%s: verdict of the student's kernel (the check cannot be "
+                                 "replayed)", gid)
+                continue
+            outputs = []
+            if text:
+                outputs.append(NotebookNode(output_type="stream", name="stdout", text=text))
+            if not passed:
+                outputs.append(error_output(type(error).__name__, str(error)))
+                outputs += [o for o in cell.get("outputs", [])
+                            if o.get("output_type") == "error"
+                            and o.get("ename") in ("SandboxLimit", "KernelDied")]
+                outputs += [o for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+                            and str(o.get("text", "")).startswith("[autograder]")]
+            cell.outputs = outputs
 
     def _cell_timeout(self, cell) -> int:
         left = self._deadline - time.monotonic()
@@ -100,7 +162,9 @@ class SandboxedExecute(Execute):
             cell.outputs = [error_output("SandboxLimit", self._dead)]
             return cell, resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            self._annotate(cell)
+            return cell, resources
         except DeadKernelError:
             self._dead = self._death_reason()
             cell.outputs = list(cell.get("outputs", [])) + [error_output("KernelDied", self._dead)]
@@ -110,6 +174,25 @@ class SandboxedExecute(Execute):
             cell.outputs = list(cell.get("outputs", [])) + [error_output("SandboxLimit", str(exc))]
             return cell, resources
 
+    def _annotate(self, cell) -> None:
+        """Say which limit an error came from (the error itself decides the grade)."""
+        text = " ".join(str(o.get("evalue", "")) + str(o.get("text", "")) + " ".join(o.get("traceback", []))
+                        for o in cell.get("outputs", []))
+        notes = []
+        lim = self._limits
+        if any(s in text for s in ("can't allocate memory", "MemoryError", "Cannot allocate memory")):
+            notes.append(f"the memory limit ({lim.memory_mb} MiB of address space per process)")
+        if any(s in text for s in ("Resource temporarily unavailable", "can't start new thread")):
+            notes.append(f"the process limit ({lim.processes} processes and threads)")
+        if "File too large" in text:
+            notes.append(f"the file size limit ({lim.file_mb} MiB per file)")
+        if "No space left on device" in text:
+            notes.append(f"the disk limit ({lim.disk_mb} MiB in the home folder and in /tmp)")
+        if notes:
+            cell.outputs.append(NotebookNode(
+                output_type="stream", name="stdout",
+                text="[autograder] this cell hit " + " and ".join(notes) + ".\n"))
+
     def _death_reason(self) -> str:
         status = None
         if self.km is not None and hasattr(self.km, "exit_status"):
@@ -118,7 +201,7 @@ class SandboxedExecute(Execute):
                 if status is not None:
                     break
                 time.sleep(0.05)
-        if getattr(self, "_killed_for", None):
+        if self._killed_for:
             return self._killed_for
         why = "the Python process ended (os._exit, a crash, or a killed kernel)"
         if status is not None and status > 128:

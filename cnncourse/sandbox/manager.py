@@ -62,6 +62,7 @@ class SandboxKernelManager(AsyncKernelManager):
     limits = Any(None, help="cnncourse.sandbox.Limits; default: Limits.from_env()")
     sandboxed = Bool(True, help="False: run unsandboxed (CNNCOURSE_UNSAFE_GRADING=1)")
     uid_base = Integer(61000, help="first uid of the sandbox slots (when run as root)").tag(config=True)
+    records_dir = Any(None, help="folder where run_cases records the student's results")
 
     _slot = None
     _staging = None
@@ -80,6 +81,10 @@ class SandboxKernelManager(AsyncKernelManager):
             uid = self._slot.uid
             os.chown(self._staging, uid, uid)
         os.chmod(self._staging, 0o700)
+        if self.records_dir:
+            if uid is not None:
+                os.chown(self.records_dir, uid, uid)
+            os.chmod(self.records_dir, 0o700)
         self.transport = "ipc"
         self.ip = os.path.join(self._staging, "k")
         self.connection_file = os.path.join(self._staging, "kernel.json")
@@ -90,7 +95,10 @@ class SandboxKernelManager(AsyncKernelManager):
             self.kernel_spec.interrupt_mode = "message"  # a signal would stop at bwrap
         inner = [sys.executable, "-m", "cnncourse.sandbox.launch", "-f", self.connection_file,
                  "--HistoryManager.hist_file=:memory:"]
-        config = {"rlimits": limits.rlimits(), "threads": 1}
+        rlimits = limits.rlimits()
+        if not self.sandboxed and not is_root():  # would count all of the grader's processes
+            rlimits.pop("RLIMIT_NPROC")
+        config = {"rlimits": rlimits, "threads": 1}
         env = {
             "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
@@ -111,13 +119,16 @@ class SandboxKernelManager(AsyncKernelManager):
                        JUPYTER_CONFIG_DIR=HOME + "/.jupyter", TORCH_HOME="/tmp/torch")
             if any(dst == f"{DATA_MOUNT}/mnist" for _, dst in runtime_binds()):
                 env["CNNCOURSE_MNIST_DIR"] = f"{DATA_MOUNT}/mnist"
-            cmd = bwrap_command(inner, submission, self._staging, uid, limits)
+            cmd = bwrap_command(inner, submission, self._staging, uid, limits,
+                                extra_rw=[self.records_dir] if self.records_dir else [])
         else:  # unsafe: limits only, in the submission folder itself
             config.update(submission=None, workdir=submission)
             env.update(HOME=self._staging, TMPDIR=self._staging,
                        PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
                            sys.modules["cnncourse"].__file__))))
             cmd = inner
+        if self.records_dir:
+            env["CNNCOURSE_RECORD_DIR"] = self.records_dir
         env["CNNCOURSE_SANDBOX_CONFIG"] = json.dumps(config)
         kw["env"] = env
         kw["cwd"] = "/" if self.sandboxed else submission

@@ -1,0 +1,156 @@
+"""Parallel, resumable autograding: ``python -m cnncourse.autograde ASSIGNMENT --jobs N``.
+
+Runs nbgrader's own autograde (the repository's ``nbgrader_config.py``: the sandbox and
+its limits) for every submission in ``autograder/submitted/*/ASSIGNMENT``, with N worker
+processes (default: the number of cores). Each worker loads nbgrader once and grades one
+student at a time, as ``nbgrader autograde ASSIGNMENT --student S --force`` would; every
+submission runs in its own sandboxed kernel, so the grades are those of a serial run.
+
+Resumable: when a submission is graded, ``autograder/runs/ASSIGNMENT/STUDENT.json``
+records a digest of the submitted folder and the outcome. A later run skips submissions
+whose digest is unchanged (``--force`` regrades everything), so an interrupted run is
+simply started again. A submission that nbgrader cannot grade (unreadable notebook,
+database busy) is retried, then reported; it never stops the others.
+
+Run it from the repository root with the environment active, like nbgrader::
+
+    python -m cnncourse.autograde a1_conv_forward --jobs 2
+    nbgrader generate_feedback a1_conv_forward
+    nbgrader export
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def course_root() -> Path:
+    return Path(os.environ.get("CNNCOURSE_COURSE_ROOT") or REPO_ROOT)
+
+
+def submission_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(folder)).encode() + b"\0")
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+    return h.hexdigest()
+
+
+# -- worker ---------------------------------------------------------------------------------
+_API = None
+
+
+def _init_worker(config_dir: str) -> None:
+    global _API
+    os.chdir(config_dir)
+    bin_dir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=config_dir).load_config()
+    coursedir = CourseDirectory(config=config)
+    _API = NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def _grade(task: tuple[str, str, int]) -> dict:
+    assignment, student, retries = task
+    result = {}
+    start = time.monotonic()
+    for attempt in range(retries + 1):
+        result = _API.autograde(assignment, student, force=True, create=True)
+        if result.get("success"):
+            break
+        if "database" not in (result.get("error", "") + result.get("log", "")).lower():
+            break  # the submission itself is broken: retrying will not help
+        time.sleep(1 + attempt)
+    return {"student": student, "success": bool(result.get("success")),
+            "seconds": time.monotonic() - start,
+            "log": (result.get("error") or "")[-3000:] + (result.get("log") or "")[-3000:]}
+
+
+# -- driver ---------------------------------------------------------------------------------
+def autograde(assignment: str, jobs: int | None = None, force: bool = False,
+              students: list[str] | None = None, retries: int = 2,
+              config_dir: Path | str = REPO_ROOT, echo=print) -> dict[str, dict]:
+    """Grade every (or the named) student's submission; returns student -> record."""
+    from cnncourse.sandbox import require_sandbox
+
+    require_sandbox()  # refuse early, with the reason, when the sandbox cannot run
+    root = course_root()
+    submitted = root / "autograder" / "submitted"
+    runs = root / "autograder" / "runs" / assignment
+    runs.mkdir(parents=True, exist_ok=True)
+    found = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
+    if students:
+        found = [s for s in found if s in set(students)]
+    records, todo, digests = {}, [], {}
+    for student in found:
+        digest = submission_digest(submitted / student / assignment)
+        digests[student] = digest
+        marker = runs / f"{student}.json"
+        if not force and marker.exists():
+            try:
+                record = json.loads(marker.read_text())
+            except ValueError:
+                record = {}
+            done = root / "autograder" / "autograded" / student / assignment
+            if record.get("digest") == digest and (done.is_dir() or not record.get("success")):
+                records[student] = {**record, "skipped": True}
+                continue
+        todo.append(student)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, max(1, len(todo))))
+    echo(f"{assignment}: {len(found)} submissions, {len(records)} already graded, "
+         f"{len(todo)} to grade with {jobs} worker(s)")
+    if todo:
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(config_dir),),
+                      maxtasksperchild=50) as pool:
+            tasks = [(assignment, s, retries) for s in todo]
+            for i, rec in enumerate(pool.imap_unordered(_grade, tasks), 1):
+                rec["digest"] = digests[rec["student"]]
+                (runs / f"{rec['student']}.json").write_text(json.dumps(rec, indent=1))
+                records[rec["student"]] = rec
+                status = "ok" if rec["success"] else "NOT GRADED (see its log in autograder/runs/)"
+                echo(f"[{i}/{len(todo)}] {rec['student']}: {status} in {rec['seconds']:.1f} s")
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m cnncourse.autograde",
+        description="Autograde all submissions of an assignment in parallel (sandboxed, resumable).")
+    parser.add_argument("assignment")
+    parser.add_argument("--jobs", "-j", type=int, default=None,
+                        help="worker processes (default: number of cores)")
+    parser.add_argument("--force", action="store_true", help="regrade everything")
+    parser.add_argument("--student", action="append", help="only this student (repeatable)")
+    args = parser.parse_args(argv)
+    from cnncourse.sandbox import SandboxUnavailable
+    try:
+        records = autograde(args.assignment, args.jobs, args.force, args.student)
+    except SandboxUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    failed = sorted(s for s, r in records.items() if not r.get("success"))
+    if failed:
+        print(f"not graded: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

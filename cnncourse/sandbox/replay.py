@@ -1,0 +1,279 @@
+"""Trusted verdicts: re-run the graded test cells in the grader, on the student's results.
+
+In the student's kernel, :func:`cnncourse.checks.core.run_cases` calls the student's
+function on each case through a hook that :func:`install_recorder` sets: every outcome
+(a plain tensor, a Python scalar, the name of any other returned type, or the raised
+exception's type and message) is written with ``torch.save`` to the records folder, keyed by
+a digest of the case (its name, inputs and keyword arguments).
+
+After the notebook ran, :func:`evaluate_cell` re-executes each graded test cell's source,
+taken from the gradebook, in the grader's own process: its imports come from the
+gradebook's locked cells, and every other name (the student's functions) is a
+:class:`Replay` that answers each call of a case with the recorded outcome, loaded with
+``torch.load(weights_only=True)``. The checks, the references and the comparisons thus run
+in a process that the student's code never touched: patching ``torch``, the checks,
+``print`` or IPython, printing fake results or returning tensor subclasses cannot change
+the verdict. A case without a record (the function never returned: it looped, killed the
+kernel, or the test cell was subverted) fails.
+
+A cell whose check uses the student's code other than through ``run_cases`` (a class
+that is instantiated, a backward pass, a model) cannot be replayed: :class:`NotReplayable`
+is raised and the cell keeps the verdict of the kernel (logged as such).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import io
+import os
+import tempfile
+
+import torch
+
+from cnncourse.checks import core
+
+RECORD_ENV = "CNNCOURSE_RECORD_DIR"
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+
+
+class NotReplayable(BaseException):
+    """The check used the student's code in a way that records cannot answer."""
+
+
+# -- digests ----------------------------------------------------------------------------------
+def _feed(h, value) -> None:
+    if isinstance(value, torch.Tensor):
+        t = value.detach()
+        h.update(f"T{t.dtype}{tuple(t.shape)}{t.device.type}".encode())
+        if t.device.type != "meta":
+            h.update(t.cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, (list, tuple)):
+        h.update(f"L{len(value)}".encode())
+        for item in value:
+            _feed(h, item)
+    elif isinstance(value, dict):
+        h.update(f"D{len(value)}".encode())
+        for key in sorted(value, key=repr):
+            h.update(repr(key).encode())
+            _feed(h, value[key])
+    else:
+        h.update(repr(value).encode())
+
+
+def case_digest(case) -> str:
+    h = hashlib.sha256(b"case\0" + case.name.encode())
+    for key, value in case.inputs.items():
+        h.update(b"\0" + key.encode())
+        _feed(h, value)
+    h.update(b"\0kwargs")
+    _feed(h, dict(case.kwargs))
+    return h.hexdigest()
+
+
+# -- the student's side -------------------------------------------------------------------------
+_PLAIN = (int, float, bool, str, type(None))
+
+
+def encode(value=None, exc: BaseException | None = None) -> dict:
+    if exc is not None:
+        return {"kind": "raise", "mro": [c.__name__ for c in type(exc).__mro__],
+                "message": str(exc)[:4000]}
+    if type(value) is torch.Tensor:
+        if value.device.type == "cpu":
+            return {"kind": "tensor", "value": value.detach().clone()}
+        return {"kind": "tensor_on", "device": value.device.type, "dtype": str(value.dtype),
+                "shape": list(value.shape)}
+    if type(value) in _PLAIN:
+        return {"kind": "plain", "value": value}
+    if type(value) in (tuple, list) and len(value) <= 64:
+        return {"kind": "seq", "tuple": type(value) is tuple, "items": [encode(v) for v in value]}
+    return {"kind": "object", "type": type(value).__name__[:100]}
+
+
+def install_recorder(directory: str) -> None:
+    """Make run_cases record each outcome in ``directory`` (called in the kernel)."""
+
+    def hook(fn, case, args):
+        path = os.path.join(directory, case_digest(case) + ".pt")
+        try:
+            value = fn(*args, **case.kwargs)
+        except Exception as exc:
+            _save(encode(exc=exc), path)
+            raise
+        _save(encode(value), path)
+        return value
+
+    core._CALL_HOOK = hook
+
+
+def _save(record: dict, path: str) -> None:
+    try:
+        buf = io.BytesIO()
+        torch.save(record, buf)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    except Exception:  # noqa: BLE001 - a record that cannot be written fails its case
+        pass
+
+
+# -- the grader's side --------------------------------------------------------------------------
+class _Opaque:
+    """Stands for a returned object that is not a plain tensor or Python value."""
+
+    def __eq__(self, other):
+        return False
+
+    __hash__ = object.__hash__
+
+
+def _exception(mro: list[str], message: str) -> BaseException:
+    known = {"ForbiddenCall": core.ForbiddenCall, "CheckFailure": core.CheckFailure}
+    for name in mro:
+        base = known.get(name) or getattr(builtins, name, None)
+        if isinstance(base, type) and issubclass(base, BaseException):
+            break
+    else:
+        base = Exception
+    if mro and mro[0] != base.__name__:
+        base = type(mro[0], (base,), {"__module__": "student"})
+    if not issubclass(base, Exception):  # never replay BaseExceptions: a missing result
+        raise NotReplayable("a BaseException")
+    return base(message)
+
+
+def decode(record: dict):
+    kind = record.get("kind")
+    if kind == "tensor":
+        value = record["value"]
+        if type(value) is not torch.Tensor:
+            raise ValueError("bad record")
+        return value
+    if kind == "tensor_on":
+        dtype = getattr(torch, str(record["dtype"]).replace("torch.", ""), torch.float32)
+        return torch.empty(record["shape"], dtype=dtype, device="meta")
+    if kind == "plain":
+        return record["value"]
+    if kind == "seq":
+        items = [decode(r) for r in record["items"]]
+        return tuple(items) if record["tuple"] else items
+    if kind == "object":
+        return type(str(record["type"]), (_Opaque,), {})()
+    raise ValueError(f"unknown record kind {kind!r}")
+
+
+class Records:
+    def __init__(self, directory: str | None):
+        self.directory = directory
+
+    def get(self, digest: str):
+        if not self.directory:
+            return None
+        path = os.path.join(self.directory, digest + ".pt")
+        try:
+            if os.path.getsize(path) > MAX_RECORD_BYTES:
+                return None
+            return torch.load(path, weights_only=True, map_location="cpu")
+        except Exception:  # noqa: BLE001 - missing or unreadable: no result
+            return None
+
+
+def _same(a, b) -> bool:
+    if isinstance(b, torch.Tensor):
+        return (isinstance(a, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape
+                and (a.device.type == "meta" or bool(torch.equal(a, b))))
+    try:
+        return a is b or bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class Replay:
+    """Stands for one of the student's names; answers run_cases' calls from the records."""
+
+    def __init__(self, name: str, records: Records):
+        self.__name__ = name
+        self._records = records
+        self.calls = 0
+
+    def __call__(self, *args, **kwargs):
+        case = core.CURRENT_CASE.get()
+        if case is None:
+            raise NotReplayable(f"{self.__name__} called outside run_cases")
+        inputs = list(case.inputs.values())
+        if (len(args) != len(inputs) or kwargs != dict(case.kwargs)
+                or not all(_same(a, b) for a, b in zip(args, inputs))):
+            raise NotReplayable(f"{self.__name__} called with other arguments than its case")
+        self.calls += 1
+        record = self._records.get(case_digest(case))
+        if record is None:
+            raise core.CheckFailure(
+                f"no result for case '{case.name}': your function did not return on it "
+                f"(it ran past a limit, stopped the kernel, or the test did not run)")
+        if record.get("kind") == "raise":
+            raise _exception(list(record.get("mro", [])), str(record.get("message", "")))
+        return decode(record)
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        raise NotReplayable(f"{self.__name__}.{name} used by the check")
+
+
+class _Namespace(dict):
+    """Locals of a replayed cell: the setup imports, then a Replay for any other name."""
+
+    def __init__(self, known: dict, records: Records):
+        super().__init__(known)
+        self._records = records
+        self.replays = []
+
+    def __missing__(self, key):
+        if hasattr(builtins, key):
+            raise KeyError(key)
+        replay = Replay(key, self._records)
+        self.replays.append(replay)
+        self[key] = replay
+        return replay
+
+
+def setup_namespace(setup_sources: list[str]) -> dict:
+    """Run only the import statements of the (trusted) locked cells."""
+    namespace: dict = {"__name__": "__graded__"}
+    for source in setup_sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        if imports:
+            exec(compile(ast.Module(body=imports, type_ignores=[]), "<setup>", "exec"), namespace)
+    return namespace
+
+
+def evaluate_cell(source: str, namespace: dict, records: Records):
+    """Re-run one graded cell. Returns (passed, printed text, error or None, replayed) where
+    ``replayed`` is False when the cell cannot be judged this way (keep the kernel's verdict)."""
+    lines = []
+
+    def _print(*args, sep=" ", end="\n", **_):
+        lines.append(sep.join(str(a) for a in args) + end)
+
+    known = dict(namespace)
+    known["print"] = _print
+    local = _Namespace(known, records)
+    error = None
+    try:
+        code = compile(source, "<graded cell>", "exec")
+        exec(code, {"__builtins__": builtins, "__name__": "__graded__"}, local)
+    except NotReplayable:
+        return False, "", None, False
+    except Exception as exc:  # noqa: BLE001 - the check's verdict
+        error = exc
+    if not any(r.calls for r in local.replays):
+        return False, "", None, False  # nothing of the student's was judged here
+    text = "".join(lines)
+    return error is None, text, error, True

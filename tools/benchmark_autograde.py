@@ -1,0 +1,93 @@
+"""Benchmark of sandboxed autograding: N submissions of one assignment, 1 and 2 workers.
+
+    .venv/bin/python tools/benchmark_autograde.py             # 100 submissions of a1
+    .venv/bin/python tools/benchmark_autograde.py --n 20 --jobs 1 2 4
+
+Builds a throwaway course (cnncourse.nbgrader_course.Course) with N submissions, a mix of
+the reference solution, a wrong convolution, one that raises and one with a syntax
+error, then grades them all with ``python -m cnncourse.autograde --force`` once per worker
+count. Prints, for each, the median seconds per submission (one worker's time on it:
+sandbox start, execution, trusted verdicts, gradebook) and the total wall time, and checks
+that every run gives the same grades. Not a test: the figures depend on the machine and
+on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from cnncourse.nbgrader_course import Course, nbgrader_env, solved_notebook  # noqa: E402
+
+
+def _wrong(grade_id, source):
+    return source + "\n\n_ref = conv2d_naive\ndef conv2d_naive(*a, **k):\n    return 0.5 * _ref(*a, **k)\n" \
+        if grade_id == "conv2d_naive" else source
+
+
+def _raises(grade_id, source):
+    return source + "\n\ndef conv2d_naive(*a, **k):\n    raise NotImplementedError\n" \
+        if grade_id == "conv2d_naive" else source
+
+
+def _syntax(grade_id, source):
+    return source.replace("):", ")", 1) if grade_id == "conv2d_naive" else source
+
+
+MIX = [("good", None), ("wrong", _wrong), ("raises", _raises), ("syntax", _syntax)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=100, help="number of submissions")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--assignment", default="a1_conv_forward")
+    args = parser.parse_args()
+    a = args.assignment
+    root = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
+    course = Course(root, [a])
+    course.release(a)
+    notebooks = {kind: solved_notebook(a, edit=edit) for kind, edit in MIX}
+    for i in range(args.n):
+        kind = MIX[i % len(MIX)][0]
+        course.submit(f"s{i:03d}_{kind}", a, notebooks[kind])
+    print(f"{args.n} submissions of {a} in {root} ({os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.1f})")
+    results, grades = {}, {}
+    for jobs in args.jobs:
+        env = nbgrader_env(root)
+        start = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "cnncourse.autograde", a, "--jobs", str(jobs),
+                               "--force"], cwd=REPO, env=env, capture_output=True, text=True)
+        total = time.monotonic() - start
+        per = []
+        for marker in (root / "autograder" / "runs" / a).glob("*.json"):
+            per.append(json.loads(marker.read_text())["seconds"])
+        grades[jobs] = course.export()
+        results[jobs] = (statistics.median(per) if per else float("nan"), total, proc.returncode)
+        print(f"jobs={jobs}: median {results[jobs][0]:.2f} s per submission, total {total:.1f} s "
+              f"for {args.n} (exit {proc.returncode}; load average now {os.getloadavg()[0]:.1f})")
+        if proc.returncode not in (0, 1):
+            print(proc.stderr[-3000:])
+    first = grades[args.jobs[0]]
+    same = all(g == first for g in grades.values())
+    print("same grades with every worker count:", same)
+    by_kind = {}
+    for (student, _), score in first.items():
+        by_kind.setdefault(student.split("_", 1)[1], set()).add(score)
+    print("grades by kind:", {k: sorted(v) for k, v in sorted(by_kind.items())})
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
