@@ -665,12 +665,14 @@ def _drop_masks_one(case: DropCase, x, out) -> str | None:
             return (f"sample {n}, channel {c} is not the input times the common factor "
                     f"{float(factor):.6g} of the kept channels (largest deviation "
                     f"{float(err.max()):.3g}): kept channels must be x times one number")
-    n, c = dropped.shape
-    if n > 1 and c > 1 and x.numel() >= 64:
-        if bool((dropped == dropped[:1]).all()):
-            return "every sample got the same channel mask: draw a mask per (sample, channel)"
-        if bool((dropped == dropped[:, :1]).all()):
-            return "all channels of a sample are dropped or kept together: draw a mask per channel"
+    # independence, tested only where a correct module fails with probability < 1e-9
+    n, c, p = *dropped.shape, case.p
+    same_columns = ((1 - p) ** n + p ** n) ** c   # every channel: one decision for all samples
+    same_rows = ((1 - p) ** c + p ** c) ** n      # every sample: one decision for all channels
+    if same_columns < 1e-9 and bool((dropped == dropped[:1]).all()):
+        return "every sample got the same channel mask: draw a mask per (sample, channel)"
+    if same_rows < 1e-9 and bool((dropped == dropped[:, :1]).all()):
+        return "all channels of a sample are dropped or kept together: draw a mask per channel"
     return None
 
 
