@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import traitlets
 
-from cnncourse.widgets._base import CourseWidget
+from cnncourse.widgets._base import CourseWidget, draw_number_grid
 
 
 class PixelExplorer(CourseWidget):
@@ -47,3 +47,27 @@ class PixelExplorer(CourseWidget):
         if self.channels == 3 and self.channel in "rgb" and len(self.channel) == 1:
             block = block[..., "rgb".index(self.channel)]
         return block
+
+    def fallback(self):
+        """A static figure for readers without JavaScript: the picture with the window
+        marked, and the window's numbers (first channel shown for colour images)."""
+        import matplotlib.pyplot as plt
+
+        image = np.asarray(self.pixels, dtype=np.uint8).reshape(
+            (self.height, self.width) if self.channels == 1 else (self.height, self.width, self.channels))
+        block = self.window()
+        if block.ndim == 3:
+            block = block[..., 0]
+        fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.5))
+        left.imshow(image, cmap="gray" if self.channels == 1 else None)
+        left.add_patch(plt.Rectangle((self.col - 0.5, self.row - 0.5), self.crop, self.crop,
+                                     fill=False, color="red", lw=1.5))
+        left.axis("off")
+        draw_number_grid(right, block.tolist(),
+                         title="" if self.channels == 1 else "red channel")
+        right.axis("off")
+        right.set_title(f"rows {self.row}-{self.row + self.crop - 1}, "
+                        f"columns {self.col}-{self.col + self.crop - 1}"
+                        + ("" if self.channels == 1 else ", red channel"))
+        fig.tight_layout()
+        return fig
