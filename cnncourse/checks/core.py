@@ -167,6 +167,19 @@ def forbid_calls(names: Iterable[str], reason: str, student_fns: Iterable[Callab
 
 
 @contextlib.contextmanager
+def one_thread():
+    """Run a check's small tensors on one thread: on a shared machine, thread
+    synchronisation costs far more than these computations (grouped float64 convolutions
+    slow down 1000-fold with two busy threads). The previous setting is restored."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
 def quiet():
     """Silence warnings: a PyTorch warning on stderr must not cost a correct answer points."""
     with warnings.catch_warnings():
@@ -186,13 +199,15 @@ def run_cases(fn: Callable, fn_name: str, cases: list[Case], reference: Callable
     """
     tol = tol or FLOAT64_TOL
     failures = []
-    with quiet():
+    with quiet(), one_thread():
         expectations = []
         for case in cases:
             try:
                 expectations.append(reference(case))
             except Exception as exc:  # the reference refused: an error case
                 expectations.append(exc)
+        forbidden = tuple(forbidden)
+        CURRENT_RUN.set((forbidden, forbidden_reason))  # read by cnncourse.sandbox.replay
         with forbid_calls(forbidden, forbidden_reason, [fn]):
             for case, expected in zip(cases, expectations):
                 problem = _run_one(fn, case, expected, tol)
@@ -213,6 +228,8 @@ def run_cases(fn: Callable, fn_name: str, cases: list[Case], reference: Callable
 #: _CALL_HOOK, the autograder records each outcome in the student's kernel and replays it
 #: in a trusted process (cnncourse.sandbox.replay); both are unused in notebooks.
 CURRENT_CASE: contextvars.ContextVar = contextvars.ContextVar("cnncourse_case", default=None)
+#: (forbidden names, reason) of the latest run_cases call.
+CURRENT_RUN: contextvars.ContextVar = contextvars.ContextVar("cnncourse_run", default=((), ""))
 _CALL_HOOK: Callable | None = None
 
 

@@ -55,6 +55,8 @@ class SandboxedExecute(Execute):
     interrupt_grace = Float(5.0, help="seconds an interrupted cell has to stop").tag(config=True)
     trusted_verdicts = Bool(True, help="re-run graded cells' checks in the grader on the "
                                        "recorded results (cnncourse.sandbox.replay)").tag(config=True)
+    hide_hidden_tests = Bool(True, help="send the kernel only the cases of graded cells, never "
+                                        "their code (needs trusted_verdicts)").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
@@ -86,25 +88,30 @@ class SandboxedExecute(Execute):
         self._killed_for = None
         self._out_bytes = {}
         self._records_dir = tempfile.mkdtemp(prefix="cnncs-rec-") if self.trusted_verdicts else None
+        self._plans = {}
+        self._graded = None
         try:
-            nb, resources = super().preprocess(nb, resources, km)
             if self._records_dir:
-                self._trusted_verdicts(nb, resources)
+                self._graded = self._graded_cells(nb, resources)
+                if self._graded and self.hide_hidden_tests:
+                    self._make_plans()
+            nb, resources = super().preprocess(nb, resources, km)
+            if self._graded:
+                self._trusted_verdicts()
         finally:
             if self._records_dir:
                 shutil.rmtree(self._records_dir, ignore_errors=True)
         return nb, resources
 
     # -- trusted verdicts ---------------------------------------------------------------------
-    def _trusted_verdicts(self, nb, resources) -> None:
-        """Replace each graded test cell's outputs by the verdict of its checks re-run in
-        this process on the recorded results (cnncourse.sandbox.replay)."""
+    def _graded_cells(self, nb, resources):
+        """(setup namespace, [(cell, trusted source)]) from the gradebook, or None."""
         from nbgrader.api import Gradebook
         from cnncourse.sandbox import replay
 
         info = (resources or {}).get("nbgrader", {})
         if not info.get("db_url"):
-            return
+            return None
         with Gradebook(info["db_url"]) as gb:
             notebook = gb.find_notebook(info["notebook"], info["assignment"])
             sources = {c.name: c for c in notebook.source_cells}
@@ -114,20 +121,45 @@ class SandboxedExecute(Execute):
         for cell in nb.cells:
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             src = sources.get(gid)
-            if src is None or src.cell_type != "code":
+            if src is None or src.cell_type != "code" or cell.cell_type != "code":
                 continue
             if gid in graded and gid not in solutions:
                 tests.append((cell, src.source))
             elif src.locked and gid not in solutions:
                 setup.append(src.source)
         if not tests:
-            return
-        namespace = replay.setup_namespace(setup)
+            return None
+        return replay.setup_namespace(setup), tests
+
+    def _make_plans(self) -> None:
+        """For each graded cell that can be planned, the kernel will run only the cases
+        (inputs), never the test code: hidden tests stay out of the student's process."""
+        from cnncourse.sandbox import replay
+
+        namespace, tests = self._graded
+        for cell, source in tests:
+            gid = cell.metadata["nbgrader"]["grade_id"]
+            try:
+                calls = replay.plan_cell(source, namespace)
+            except Exception as exc:  # noqa: BLE001 - then the kernel runs the source
+                self.log.warning("%s: cannot plan (%s); the kernel runs the test code", gid, exc)
+                calls = None
+            if calls:
+                self._plans[gid] = replay.save_plan(calls, self._records_dir, gid)
+
+    def _trusted_verdicts(self) -> None:
+        """Replace each graded test cell's outputs by the verdict of its checks re-run in
+        this process on the recorded results (cnncourse.sandbox.replay)."""
+        from cnncourse.sandbox import replay
+
+        namespace, tests = self._graded
         records = replay.Records(self._records_dir)
         for cell, source in tests:
             passed, text, error, replayed = replay.evaluate_cell(source, namespace, records)
             gid = cell.metadata["nbgrader"]["grade_id"]
-            if not replayed:
+            if not replayed and gid in self._plans:  # the kernel only ran the cases
+                passed, text, error = False, "", RuntimeError("the test could not be judged")
+            elif not replayed:
                 self.log.warning("%s: verdict of the student's kernel (the check cannot be "
                                  "replayed)", gid)
                 continue
@@ -140,7 +172,7 @@ class SandboxedExecute(Execute):
                             if o.get("output_type") == "error"
                             and o.get("ename") in ("SandboxLimit", "KernelDied")]
                 outputs += [o for o in cell.get("outputs", []) if o.get("output_type") == "stream"
-                            and str(o.get("text", "")).startswith("[autograder]")]
+                            and str(o.get("text", "")).startswith("[autograder] this cell hit")]
             cell.outputs = outputs
 
     def _cell_timeout(self, cell) -> int:
@@ -161,6 +193,11 @@ class SandboxedExecute(Execute):
         if self._dead is not None:
             cell.outputs = [error_output("SandboxLimit", self._dead)]
             return cell, resources
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        original = cell.source
+        if gid in self._plans:  # run the planned cases, not the (hidden) test code
+            cell.source = (f"__import__('cnncourse.sandbox.replay', fromlist=['run_plan'])"
+                           f".run_plan({self._plans[gid]!r})")
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
             self._annotate(cell)
@@ -173,6 +210,8 @@ class SandboxedExecute(Execute):
         except CellTimeoutError as exc:  # e.g. no IOPub output after the reply
             cell.outputs = list(cell.get("outputs", [])) + [error_output("SandboxLimit", str(exc))]
             return cell, resources
+        finally:
+            cell.source = original
 
     def _annotate(self, cell) -> None:
         """Say which limit an error came from (the error itself decides the grade)."""

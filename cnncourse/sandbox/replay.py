@@ -277,3 +277,124 @@ def evaluate_cell(source: str, namespace: dict, records: Records):
         return False, "", None, False  # nothing of the student's was judged here
     text = "".join(lines)
     return error is None, text, error, True
+
+
+# -- hidden tests never reach the kernel: plans -------------------------------------------------
+class _Planned(Exception):
+    """Raised by a PlanReplay once it noted a call: the case runs later, in the kernel."""
+
+
+class PlanReplay(Replay):
+    """Stands for a student's name while the grader *plans* a test cell: notes each case
+    that run_cases would call it on (inputs, keyword arguments, forbidden functions)."""
+
+    def __init__(self, name: str, calls: list):
+        super().__init__(name, Records(None))
+        self._calls = calls
+
+    def __call__(self, *args, **kwargs):
+        case = core.CURRENT_CASE.get()
+        if case is None:
+            raise NotReplayable(f"{self.__name__} called outside run_cases")
+        inputs = list(case.inputs.values())
+        if (len(args) != len(inputs) or kwargs != dict(case.kwargs)
+                or not all(_same(a, b) for a, b in zip(args, inputs))):
+            raise NotReplayable(f"{self.__name__} called with other arguments than its case")
+        forbidden, reason = core.CURRENT_RUN.get()
+        self._calls.append({"fn": self.__name__, "digest": case_digest(case),
+                            "args": [v.clone() if isinstance(v, torch.Tensor) else v for v in inputs],
+                            "kwargs": dict(case.kwargs), "forbidden": list(forbidden),
+                            "reason": str(reason)})
+        raise _Planned()
+
+
+class _PlanNamespace(_Namespace):
+    def __init__(self, known: dict, calls: list):
+        dict.__init__(self, known)
+        self._calls = calls
+        self.replays = []
+
+    def __missing__(self, key):
+        if hasattr(builtins, key):
+            raise KeyError(key)
+        replay = PlanReplay(key, self._calls)
+        self.replays.append(replay)
+        self[key] = replay
+        return replay
+
+
+def _plannable(value) -> bool:
+    if value is None or type(value) in (int, float, bool, str):
+        return True
+    if type(value) is torch.Tensor:
+        return value.device.type == "cpu"
+    if type(value) in (tuple, list):
+        return all(_plannable(v) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _plannable(v) for k, v in value.items())
+    return False
+
+
+def plan_cell(source: str, namespace: dict) -> list | None:
+    """The calls a graded cell makes of the student's functions, or None when the cell
+    cannot be planned (then the kernel runs its source, and the verdict is replayed or,
+    failing that, the kernel's)."""
+    calls: list = []
+    known = dict(namespace)
+    known["print"] = lambda *a, **k: None
+    local = _PlanNamespace(known, calls)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in tree.body:  # statement by statement: a failing check must not hide the next
+        code = compile(ast.Module(body=[node], type_ignores=[]), "<graded cell>", "exec")
+        try:
+            exec(code, {"__builtins__": builtins, "__name__": "__graded__"}, local)
+        except NotReplayable:
+            return None
+        except Exception:  # noqa: BLE001 - the check failed on the _Planned cases
+            pass
+    if not calls or not all(_plannable(c["args"]) and _plannable(c["kwargs"]) for c in calls):
+        return None
+    return calls
+
+
+def run_plan(path: str) -> None:
+    """In the kernel: call the student's functions on the planned cases, record the results.
+
+    This is what the kernel executes instead of a graded cell's source, so the hidden tests'
+    code (checks, seeds, expected values) never reaches the student's process."""
+    import sys
+
+    namespace = sys._getframe(1).f_globals
+    calls = torch.load(path, weights_only=True)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    directory = os.path.dirname(path)
+    ran = 0
+    with core.quiet():
+        for call in calls:
+            fn = namespace.get(call["fn"])
+            target = os.path.join(directory, call["digest"] + ".pt")
+            if fn is None:
+                _save(encode(exc=NameError(f"name '{call['fn']}' is not defined")), target)
+                continue
+            args = [v.clone() if isinstance(v, torch.Tensor) else v for v in call["args"]]
+            with core.forbid_calls(call["forbidden"], call["reason"], [fn]):
+                try:
+                    value = fn(*args, **call["kwargs"])
+                except Exception as exc:  # noqa: BLE001 - recorded, judged by the grader
+                    _save(encode(exc=exc), target)
+                    continue
+            _save(encode(value), target)
+            ran += 1
+    print(f"[autograder] {len(calls)} cases run; the verdict comes from the grader.")
+
+
+def save_plan(calls: list, directory: str, name: str) -> str:
+    path = os.path.join(directory, f"plan-{name}.pt")
+    torch.save(calls, path)
+    return path

@@ -308,10 +308,8 @@ def conv2d_naive(*args, **kwargs):
         import cnncourse.checks.core as core
         core.tensor_mismatch = lambda *a, **k: None
         core.run_cases = lambda *a, **k: "all cases passed"
-        core._CALL_HOOK = None""", result=HALF)),
-            fails=lambda L: L.graded_from(L.first_call("conv2d_naive")),
-            why="the checks run again in the grader; with the recorder unhooked, no result "
-                "of conv2d_naive is recorded, so even the cases it could pass fail"),
+        core._CALL_HOOK = None""", result=HALF)), same_as="ctl_half",
+            why="the kernel runs only the cases; the checks run in the grader"),
     Hostile("ipython_hook", solved(wrap_calls("conv2d_naive", """
         ip = get_ipython()
         ip.set_custom_exc((BaseException,), lambda *a, **k: None)
