@@ -25,7 +25,6 @@ reference classes and functions raise an error if the student's code calls them.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import random
@@ -37,7 +36,7 @@ import torch.nn as nn
 
 from cnncourse.checks.core import (
     FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, quiet, random_tensor,
-    tensor_mismatch,
+    tensor_mismatch, one_thread,
 )
 from cnncourse.model_stats import count_params
 
@@ -430,18 +429,6 @@ def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: t
     return None
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Run the small tensors of a check on one thread: on a shared machine, thread
-    synchronisation costs far more than these computations (grouped float64 convolutions
-    slow down 1000-fold with two busy threads)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
 
 def _first_line(exc) -> str:
     lines = str(exc).strip().splitlines()
@@ -454,7 +441,7 @@ def check_architecture(obj, part: str, family: str = "visible", seed: int = 0) -
     obj_name = getattr(obj, "__name__", part)
     what = f"{obj_name} ({part.replace('_', ' ')})"
     failures = []
-    with quiet(), _one_thread():
+    with quiet(), one_thread():
         expectations = [_expectation(case) for case in cases]
         ref_classes = _reference_classes()
         if isinstance(obj, type):

@@ -162,7 +162,7 @@ def _hidden(topic: str, seed: int, n: int = 6) -> list[Case]:
             padding = _pair_or_int(rng, 0, 2)
         if topic == "dilation":
             dilation = _pair_or_int(rng, 1, 3)
-        (sh, sw), (ph, pw), (dh, dw) = _as_pair(stride), _as_pair(padding), _as_pair(dilation)
+        (ph, pw), (dh, dw) = _as_pair(padding), _as_pair(dilation)
         if topic == "dilation" and (dh, dw) == (1, 1):
             dilation, dh = (2, dw), 2
         if stride != 1:

@@ -35,7 +35,6 @@ and their relatives raise an error if the student's code calls them.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ import torch.nn as nn
 
 from cnncourse.checks.core import (
     FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, quiet, random_tensor,
-    tensor_mismatch,
+    tensor_mismatch, one_thread,
 )
 
 BN_PARTS = ("train", "running_stats", "eval", "gradients")
@@ -303,18 +302,6 @@ def _call(fn, *args):
         return None, f"raised {type(exc).__name__}: {_first_line(exc)}"
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Run the small tensors of a check on one thread: on a shared machine, thread
-    synchronisation costs far more than these computations (grouped float64 convolutions
-    slow down 1000-fold with two busy threads)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
 
 def _first_line(exc) -> str:
     lines = str(exc).strip().splitlines()
@@ -484,7 +471,7 @@ def check_batchnorm(cls, part: str = "train", family: str = "visible", seed: int
     cases = batchnorm_cases(part, family, seed)
     what = f"BatchNorm2d, {part.replace('_', ' ')}"
     failures = []
-    with quiet(), _one_thread():
+    with quiet(), one_thread():
         expectations = [_bn_expectations(case, part) for case in cases]
         student_fns = [f for f in vars(cls).values() if callable(f)] if isinstance(cls, type) else []
         with forbid_calls(FORBIDDEN_BN, REASON_BN, student_fns):
@@ -745,7 +732,7 @@ def check_dropout2d(cls, part: str = "masks", family: str = "visible", seed: int
     what = f"Dropout2d, {part}"
     failures = []
     student_fns = [f for f in vars(cls).values() if callable(f)] if isinstance(cls, type) else []
-    with quiet(), _one_thread(), forbid_calls(FORBIDDEN_DROPOUT, REASON_DROPOUT, student_fns):
+    with quiet(), one_thread(), forbid_calls(FORBIDDEN_DROPOUT, REASON_DROPOUT, student_fns):
         for case in cases:
             if part == "statistics" and not case.golden:
                 case = _positive(case)

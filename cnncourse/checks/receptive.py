@@ -23,7 +23,6 @@ Numbers must be exact (``start`` within 1e-9). While a check runs, these referen
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import random
 
@@ -33,7 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnncourse import receptive_field as rf_ref
 from cnncourse.checks.core import (
-    Case, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, quiet, run_cases,
+    Case, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, quiet, run_cases, one_thread,
 )
 from cnncourse.model_stats import count_params as _count_params_ref
 
@@ -238,7 +237,7 @@ def check_receptive_field(fn, part: str = "conv", family: str = "visible", seed:
     """Compare ``receptive_field(model, input_hw)`` with the recurrence and the gradient."""
     cases = receptive_field_cases(part, family, seed)
     failures = []
-    with _one_thread():
+    with quiet(), one_thread():
         expectations = []
         for case in cases:
             try:
@@ -365,7 +364,7 @@ def _count_params_reference(case: Case):
 def check_count_params(fn, family: str = "visible", seed: int = 0) -> CheckReport:
     """Compare ``count_params(model)`` with the reference count."""
     cases = count_params_cases(family, seed)
-    with _one_thread():
+    with quiet(), one_thread():
         return run_cases(fn, "count_params", cases, _count_params_reference,
                          what="count_params", family=family, forbidden=FORBIDDEN, forbidden_reason=REASON)
 
@@ -423,20 +422,10 @@ def _conv2d_flops_reference(case: Case):
 def check_conv2d_flops(fn, family: str = "visible", seed: int = 0) -> CheckReport:
     """Compare ``conv2d_flops(...)`` with ``FlopCounterMode`` on ``nn.Conv2d``."""
     cases = conv2d_flops_cases(family, seed)
-    with _one_thread():
+    with quiet(), one_thread():
         return run_cases(fn, "conv2d_flops", cases, _conv2d_flops_reference, what="conv2d_flops",
                          family=family, forbidden=FORBIDDEN, forbidden_reason=REASON)
 
-
-@contextlib.contextmanager
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with quiet():
-            yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 __all__ = ["RF_PARTS", "check_receptive_field", "check_count_params", "check_conv2d_flops",
