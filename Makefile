@@ -28,8 +28,10 @@ book: assets
 	rm -rf _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
+# One thread per worker: the notebooks' kernels and nbgrader's run beside each other, and
+# oversubscribed cores make small-tensor PyTorch code many times slower.
 test: book
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 
 # Re-run every chapter and solution notebook in place (on CUDA when present).
 execute: setup
