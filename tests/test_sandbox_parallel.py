@@ -80,7 +80,7 @@ def test_grading_refuses_to_start_without_the_sandbox(tmp_path, monkeypatch):
     assert run.returncode != 0
     assert "refusing to autograde" in run.stderr and "bubblewrap" in run.stderr
     assert sandbox.UNSAFE_ENV in run.stderr
-    assert not (course.root / "autograder" / "autograded" / "good").exists()
+    assert not (course.root / "autograder" / "autograded" / "good" / A1).exists()
     env[sandbox.UNSAFE_ENV] = "1"  # the explicit, documented way out
     run = subprocess.run([str(BIN / "nbgrader"), "autograde", A1], cwd=REPO_ROOT, env=env,
                          capture_output=True, text=True, timeout=900)

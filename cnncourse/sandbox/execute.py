@@ -87,6 +87,7 @@ class SandboxedExecute(Execute):
         self._dead = None  # why the kernel is gone
         self._killed_for = None
         self._out_bytes = {}
+        self._flooded = set()
         self._records_dir = tempfile.mkdtemp(prefix="cnncs-rec-") if self.trusted_verdicts else None
         self._plans = {}
         self._graded = None
@@ -166,6 +167,11 @@ class SandboxedExecute(Execute):
             outputs = []
             if text:
                 outputs.append(NotebookNode(output_type="stream", name="stdout", text=text))
+            if id(cell) in self._flooded:
+                outputs.append(NotebookNode(
+                    output_type="stream", name="stdout",
+                    text=f"[autograder] this cell printed more than the output limit of "
+                         f"{self._limits.output_kb} KiB; its output is not kept.\n"))
             if not passed:
                 outputs.append(error_output(type(error).__name__, str(error)))
                 outputs += [o for o in cell.get("outputs", [])
@@ -307,6 +313,7 @@ class SandboxedExecute(Execute):
         self._out_bytes[cell_index] = used + size
         if used + size > limit:
             self._out_bytes[cell_index] = limit + 1
+            self._flooded.add(id(self.nb.cells[cell_index]))
             outs.append(NotebookNode(
                 output_type="stream", name="stdout",
                 text=f"\n[output limit of {self._limits.output_kb} KiB per cell reached; the rest "

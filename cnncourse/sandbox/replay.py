@@ -16,6 +16,11 @@ in a process that the student's code never touched: patching ``torch``, the chec
 the verdict. A case without a record (the function never returned: it looped, killed the
 kernel, or the test cell was subverted) fails.
 
+Plans keep the hidden tests out of the kernel: before execution, :func:`plan_cell` runs
+each graded cell in the grader with :class:`PlanReplay` stand-ins that note every case
+run_cases would call; the kernel then executes :func:`run_plan` on those cases instead of
+the cell's code (checks, seeds and expected values stay in the grader).
+
 A cell whose check uses the student's code other than through ``run_cases`` (a class
 that is instantiated, a backward pass, a model) cannot be replayed: :class:`NotReplayable`
 is raised and the cell keeps the verdict of the kernel (logged as such).
