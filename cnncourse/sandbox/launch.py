@@ -46,20 +46,17 @@ def main() -> None:
                    os.path.abspath(p) != os.path.abspath(cfg["workdir"])]
     import numpy  # noqa: F401
     import torch
-    import cnncourse.checks  # noqa: F401
-    import pkgutil
-    import importlib
-    for mod in pkgutil.iter_modules(cnncourse.checks.__path__):
-        try:
-            importlib.import_module(f"cnncourse.checks.{mod.name}")
-        except Exception:  # noqa: BLE001 - a broken checks module fails in its own cell
-            pass
+    import cnncourse.checks.core  # noqa: F401
     torch.set_num_threads(int(cfg.get("threads", 1)))
     if os.environ.get("CNNCOURSE_RECORD_DIR"):  # run_cases records results for the grader
         from cnncourse.sandbox.replay import install_recorder
         install_recorder(os.environ.pop("CNNCOURSE_RECORD_DIR"))
     from ipykernel.kernelapp import IPKernelApp
-    IPKernelApp.launch_instance(argv=sys.argv[1:])
+    # IPython puts the working folder first on sys.path again: take it out, so that later
+    # imports (torchvision by a check, ...) cannot pick up a file beside the notebook.
+    unshadow = ("__import__('sys').path.__setitem__(slice(None), [p for p in "
+                "__import__('sys').path if p not in ('', '.', __import__('os').getcwd())])")
+    IPKernelApp.launch_instance(argv=sys.argv[1:] + [f"--IPKernelApp.exec_lines={[unshadow]!r}"])
 
 
 if __name__ == "__main__":
