@@ -139,17 +139,26 @@ class Course:
 
 # --- running an assignment's graded parts without nbgrader (the mutant suites) ----------
 
-def solution_namespace(assignment: str, replace=()) -> dict:
+def solution_namespace(assignment: str, replace=(), grade_id: str | None = None) -> dict:
     """Execute the source notebook's ``setup`` cell and its solution cells (markers kept as
-    comments) in a fresh namespace, after replacing each ``(old, new)`` exactly once."""
-    cells = [cell.source for cell in source_notebook(assignment).cells
-             if cell.cell_type == "code" and (
-                 cell.metadata["nbgrader"]["grade_id"] == "setup"
-                 or cell.metadata["nbgrader"].get("solution"))]
+    comments) in a fresh namespace, after replacing each ``(old, new)`` exactly once: in
+    the solution cell ``grade_id`` if given, else anywhere in those cells."""
+    cells = []
+    for cell in source_notebook(assignment).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not (meta.get("grade_id") == "setup" or meta.get("solution")):
+            continue
+        source = cell.source
+        if grade_id is not None and meta["grade_id"] == grade_id:
+            for old, new in replace:
+                assert source.count(old) == 1, f"mutation target not found once in {grade_id}: {old!r}"
+                source = source.replace(old, new)
+        cells.append(source)
     code = "\n\n".join(cells)
-    for old, new in replace:
-        assert code.count(old) == 1, f"mutation target not found exactly once: {old!r}"
-        code = code.replace(old, new)
+    if grade_id is None:
+        for old, new in replace:
+            assert code.count(old) == 1, f"mutation target not found exactly once: {old!r}"
+            code = code.replace(old, new)
     namespace: dict = {}
     exec(compile(code, f"<{assignment} solution>", "exec"), namespace)  # noqa: S102 - ours
     return namespace

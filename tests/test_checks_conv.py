@@ -3,7 +3,6 @@ message that names the case, its arguments and shapes, and the largest error."""
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 import pytest

@@ -9,59 +9,32 @@ mistake, and no other.
 
 from __future__ import annotations
 
-import contextlib
-import io
-from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
 
+import cnncourse.nbgrader_course as harness
 from cnncourse.checks.core import CheckFailure
 from cnncourse.checks.matmul import (check_conv2d_im2col, check_conv_matrix,
                                      check_conv_transpose2d)
 
-NB = (Path(__file__).resolve().parent.parent
-      / "solutions/a2_conv_as_matmul/a2_conv_as_matmul.ipynb")
+A = "a2_conv_as_matmul"
 PARTS = {"test_conv_matrix", "test_im2col_basic", "test_im2col_stride_padding_dilation",
          "test_im2col_groups", "test_im2col_errors", "test_im2col_speed",
          "test_transpose_basic", "test_transpose_stride_padding", "test_transpose_groups",
          "test_transpose_errors"}
 
 
-def _cells():
-    nb = nbformat.read(NB, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            yield cell.metadata["nbgrader"], cell.source
-
-
 def solution_namespace(replace=()):
-    """Execute the setup and solution cells, with each (old, new) replaced exactly once."""
-    code = "\n\n".join(src for m, src in _cells() if m["grade_id"] == "setup" or m.get("solution"))
-    for old, new in replace:
-        assert code.count(old) == 1, f"mutation target not found exactly once: {old!r}"
-        code = code.replace(old, new)
-    ns: dict = {}
-    exec(compile(code, str(NB), "exec"), ns)  # noqa: S102 - the course's own solution
-    return ns
+    """The solution cells, with each (old, new) replaced exactly once (shared harness)."""
+    return harness.solution_namespace(A, replace)
 
 
 def failing_parts(ns) -> set[str]:
-    """Run every graded cell (visible and hidden checks); return the ids of those failing."""
-    failed = set()
-    graded = [(m["grade_id"], src) for m, src in _cells() if m.get("grade")]
-    assert {gid for gid, _ in graded} == PARTS
-    assert sum(m["points"] for m, _ in _cells() if m.get("grade")) == 100
-    for gid, src in graded:
-        assert "### BEGIN HIDDEN TESTS" in src and 'family="hidden"' in src
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(src, dict(ns))  # noqa: S102
-        except CheckFailure:
-            failed.add(gid)
-    return failed
+    """Graded parts whose checks fail on ``ns`` (every graded cell, as in the notebook)."""
+    assert set(harness.graded_cells(A)) == PARTS
+    return harness.failing_parts(A, ns)
 
 
 def test_solution_passes_every_part():

@@ -9,56 +9,30 @@ mistake, and no other. The tie rule that the checks grade is verified against Py
 
 from __future__ import annotations
 
-import contextlib
-import io
-from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
 
+import cnncourse.nbgrader_course as harness
 from cnncourse.checks.backprop import check_conv2d_function, check_max_pool
 from cnncourse.checks.core import CheckFailure
 
-NB = Path(__file__).resolve().parent.parent / "solutions/a3_backprop/a3_backprop.ipynb"
+A = "a3_backprop"
 PARTS = {"test_max_forward", "test_max_backward", "test_max_ties", "test_avg_forward",
          "test_avg_backward", "test_conv_forward", "test_conv_grad_input",
          "test_conv_grad_weight", "test_conv_grad_bias"}
 
 
-def _cells():
-    nb = nbformat.read(NB, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            yield cell.metadata["nbgrader"], cell.source
-
-
 def solution_namespace(replace=()):
-    """Execute the setup and solution cells, with each (old, new) replaced exactly once."""
-    code = "\n\n".join(src for m, src in _cells() if m["grade_id"] == "setup" or m.get("solution"))
-    for old, new in replace:
-        assert code.count(old) == 1, f"mutation target not found exactly once: {old!r}"
-        code = code.replace(old, new)
-    ns: dict = {}
-    exec(compile(code, str(NB), "exec"), ns)  # noqa: S102 - the course's own solution
-    return ns
+    """The solution cells, with each (old, new) replaced exactly once (shared harness)."""
+    return harness.solution_namespace(A, replace)
 
 
 def failing_parts(ns) -> set[str]:
-    """Run every graded cell (visible and hidden checks); return the ids of those failing."""
-    failed = set()
-    graded = [(m["grade_id"], src) for m, src in _cells() if m.get("grade")]
-    assert {gid for gid, _ in graded} == PARTS
-    assert sum(m["points"] for m, _ in _cells() if m.get("grade")) == 100
-    for gid, src in graded:
-        assert "### BEGIN HIDDEN TESTS" in src and 'family="hidden"' in src
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(src, dict(ns))  # noqa: S102
-        except CheckFailure:
-            failed.add(gid)
-    return failed
+    """Graded parts whose checks fail on ``ns`` (every graded cell, as in the notebook)."""
+    assert set(harness.graded_cells(A)) == PARTS
+    return harness.failing_parts(A, ns)
 
 
 def test_solution_passes_every_part():

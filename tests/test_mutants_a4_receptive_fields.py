@@ -9,13 +9,10 @@ mistake, and no other.
 
 from __future__ import annotations
 
-import contextlib
-import io
 
 import pytest
 
-from cnncourse.checks.core import CheckFailure
-from cnncourse.nbgrader_course import solution_code, source_notebook
+import cnncourse.nbgrader_course as harness
 
 A = "a4_receptive_fields"
 PARTS = {"test_rf_conv", "test_rf_dilation", "test_rf_pooling", "test_count_params",
@@ -23,37 +20,15 @@ PARTS = {"test_rf_conv", "test_rf_dilation", "test_rf_pooling", "test_count_para
 
 
 def solution_namespace(grade_id: str | None = None, old: str = "", new: str = "") -> dict:
-    """Execute the setup cell and every solution cell, one of them mutated."""
-    nb = source_notebook(A)
-    answers = solution_code(A)
-    ns: dict = {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade_id") == "setup":
-            exec(cell.source, ns)  # noqa: S102
-        elif meta.get("solution"):
-            source = answers[meta["grade_id"]]
-            if meta["grade_id"] == grade_id:
-                assert source.count(old) == 1, f"mutation target not found exactly once: {old!r}"
-                source = source.replace(old, new)
-            exec(source, ns)  # noqa: S102 - the course's own solution
-    return ns
+    """The solution cells, with ``old`` replaced by ``new`` exactly once in solution cell
+    ``grade_id`` (shared harness)."""
+    return harness.solution_namespace(A, [(old, new)] if grade_id else [], grade_id)
 
 
 def failing_parts(ns: dict) -> set[str]:
-    """Run every graded cell (visible and hidden checks); return the ids of those failing."""
-    failed = set()
-    graded = [(c.metadata["nbgrader"]["grade_id"], c.source) for c in source_notebook(A).cells
-              if c.metadata.get("nbgrader", {}).get("grade")]
-    assert {gid for gid, _ in graded} == PARTS
-    for gid, src in graded:
-        assert "### BEGIN HIDDEN TESTS" in src and "family=\"hidden\"" in src
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(src, dict(ns))  # noqa: S102
-        except CheckFailure:
-            failed.add(gid)
-    return failed
+    """Graded parts whose checks fail on ``ns`` (every graded cell, as in the notebook)."""
+    assert set(harness.graded_cells(A)) == PARTS
+    return harness.failing_parts(A, ns)
 
 
 def test_solution_passes_every_part():

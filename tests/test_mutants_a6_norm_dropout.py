@@ -8,55 +8,28 @@ precisely which graded parts fail: the part that targets the mistake, and no oth
 
 from __future__ import annotations
 
-import contextlib
-import io
-from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 import torch.nn as nn
 
-from cnncourse.checks.core import CheckFailure
+import cnncourse.nbgrader_course as harness
 from cnncourse.checks.norm_dropout import GOLDEN_X, golden_batchnorm
 
-NB = Path(__file__).resolve().parent.parent / "solutions/a6_norm_dropout/a6_norm_dropout.ipynb"
+A = "a6_norm_dropout"
 PARTS = {"test_batchnorm_train", "test_batchnorm_running_stats", "test_batchnorm_eval",
          "test_batchnorm_gradients", "test_dropout2d_masks", "test_dropout2d_statistics"}
 
 
-def _cells():
-    nb = nbformat.read(NB, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            yield cell.metadata["nbgrader"], cell.source
-
-
 def solution_namespace(replace=()):
-    """Execute the setup and solution cells, with each (old, new) replaced exactly once."""
-    sources = [src for m, src in _cells() if m["grade_id"] == "setup" or m.get("solution")]
-    code = "\n\n".join(sources)
-    for old, new in replace:
-        assert code.count(old) == 1, f"mutation target not found exactly once: {old!r}"
-        code = code.replace(old, new)
-    ns: dict = {}
-    exec(compile(code, str(NB), "exec"), ns)  # noqa: S102 - the course's own solution
-    return ns
+    """The solution cells, with each (old, new) replaced exactly once (shared harness)."""
+    return harness.solution_namespace(A, replace)
 
 
 def failing_parts(ns) -> set[str]:
-    """Run every graded cell (visible and hidden checks); return the ids of those failing."""
-    failed = set()
-    graded = [(m["grade_id"], src) for m, src in _cells() if m.get("grade")]
-    assert {gid for gid, _ in graded} == PARTS
-    for gid, src in graded:
-        assert "### BEGIN HIDDEN TESTS" in src and "family=\"hidden\"" in src
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(src, dict(ns))  # noqa: S102
-        except CheckFailure:
-            failed.add(gid)
-    return failed
+    """Graded parts whose checks fail on ``ns`` (every graded cell, as in the notebook)."""
+    assert set(harness.graded_cells(A)) == PARTS
+    return harness.failing_parts(A, ns)
 
 
 def test_solution_passes_every_part():
