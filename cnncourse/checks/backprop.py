@@ -34,8 +34,9 @@ import torch
 import torch.nn.functional as F
 
 from cnncourse import lecture
-from cnncourse.checks.core import (FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall,
-                                   forbid_calls, quiet, random_tensor, tensor_mismatch)
+from cnncourse.checks.core import (FLOAT64_TOL, TORCH_CONVOLUTIONS, CheckFailure, CheckReport,
+                                   ForbiddenCall, first_line, forbid_calls, quiet,
+                                   random_tensor, report_failures, tensor_mismatch)
 
 #: PyTorch's rule for tied maxima, found with ``F.max_pool2d(..., return_indices=True)``
 #: (and tested in tests/test_mutants_a3_backprop.py): each window sends its whole gradient
@@ -57,17 +58,7 @@ FORBIDDEN_POOL = (
     "torch.nn.functional.adaptive_avg_pool2d",
     "torch.nn.functional.lp_pool2d",
 )
-FORBIDDEN_CONV = (
-    "torch.nn.functional.conv2d",
-    "torch.conv2d",
-    "torch.convolution",
-    "torch._convolution",
-    "torch.nn.functional.conv_transpose2d",
-    "torch.conv_transpose2d",
-    "torch.nn.grad.conv2d_input",
-    "torch.nn.grad.conv2d_weight",
-    "cnncourse.conv_matrix.conv2d_im2col",
-)
+FORBIDDEN_CONV = TORCH_CONVOLUTIONS + ("cnncourse.conv_matrix.conv2d_im2col",)
 FORBIDDEN = FORBIDDEN_POOL + FORBIDDEN_CONV
 REASON = "write the forward and the backward yourself (F.unfold, F.fold and F.pad are allowed)."
 
@@ -174,20 +165,7 @@ def run_function_cases(cls, reference, cases: list[FnCase], what: str, family: s
                 problem = _run_one(cls, case, expected, backward, tol)
                 if problem is not None:
                     failures.append((f"{case.describe(name)}\n    {problem}", case.hint))
-    if failures:
-        shown = "\n".join(text for text, _ in failures[:max_reported])
-        more = len(failures) - max_reported
-        hints = list(dict.fromkeys(h for _, h in failures[:max_reported] if h))
-        raise CheckFailure(
-            f"{what}: {len(failures)} of {len(cases)} {family} cases failed.\n{shown}"
-            + (f"\n({more} more failing cases not shown)" if more > 0 else "")
-            + "".join(f"\nhint: {h}" for h in hints))
-    return CheckReport(what, family, len(cases))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else ""
+    return report_failures(what, family, len(cases), failures, max_reported)
 
 
 def _run_one(cls, case: FnCase, expected, backward: bool, tol) -> str | None:
@@ -199,17 +177,17 @@ def _run_one(cls, case: FnCase, expected, backward: bool, tol) -> str | None:
         except Exception as exc:  # noqa: BLE001
             if isinstance(exc, type(expected)):
                 return None
-            return (f"raised {type(exc).__name__}: {_first_line(exc)}; PyTorch raises "
-                    f"{type(expected).__name__} here: {_first_line(expected)}")
+            return (f"raised {type(exc).__name__}: {first_line(exc)}; PyTorch raises "
+                    f"{type(expected).__name__} here: {first_line(expected)}")
         return (f"returned {type(out).__name__} but these arguments are impossible: PyTorch "
-                f"raises {type(expected).__name__}: {_first_line(expected)}")
+                f"raises {type(expected).__name__}: {first_line(expected)}")
     ref_out, ref_grads = expected
     try:
         out, grads = _call(cls.apply, case, None)
     except ForbiddenCall as exc:
         return str(exc)
     except Exception as exc:  # noqa: BLE001
-        return f"raised {type(exc).__name__}: {_first_line(exc)}"
+        return f"raised {type(exc).__name__}: {first_line(exc)}"
     if not backward:
         problem = tensor_mismatch(out, ref_out, **tol)
         return None if problem is None else f"output: {problem}"
@@ -237,7 +215,7 @@ def _run_one(cls, case: FnCase, expected, backward: bool, tol) -> str | None:
         except ForbiddenCall as exc:
             return str(exc)
         except Exception as exc:  # noqa: BLE001
-            return f"gradcheck raised {type(exc).__name__}: {_first_line(exc)}"
+            return f"gradcheck raised {type(exc).__name__}: {first_line(exc)}"
         if not ok:
             return ("torch.autograd.gradcheck failed: your backward disagrees with finite "
                     "differences of your forward (float64, eps=1e-6)")

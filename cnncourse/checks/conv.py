@@ -23,19 +23,12 @@ import torch
 import torch.nn.functional as F
 
 from cnncourse import lecture
-from cnncourse.checks.core import Case, CheckFailure, random_tensor, run_cases
+from cnncourse.checks.core import TORCH_CONVOLUTIONS, Case, CheckFailure, random_tensor, run_cases
 
 TOPICS = ("basic", "stride_padding", "dilation", "groups", "errors")
 
 #: Functions that a hand-written convolution must not call while it is checked.
-FORBIDDEN_CONV = (
-    "torch.nn.functional.conv2d",
-    "torch.conv2d",
-    "torch.convolution",
-    "torch._convolution",
-    "torch.nn.functional.conv_transpose2d",
-    "torch.conv_transpose2d",
-)
+FORBIDDEN_CONV = TORCH_CONVOLUTIONS
 FORBIDDEN_REASON = "implement the convolution yourself, with loops over the output."
 
 HINTS = {

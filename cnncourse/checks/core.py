@@ -16,6 +16,20 @@ import torch
 FLOAT64_TOL = {"rtol": 1e-7, "atol": 1e-9}
 
 
+#: Every ready-made 2-D convolution in PyTorch, forward and backward: the exercises that
+#: ask for a hand-written convolution forbid them while their checks run.
+TORCH_CONVOLUTIONS = (
+    "torch.nn.functional.conv2d",
+    "torch.conv2d",
+    "torch.convolution",
+    "torch._convolution",
+    "torch.nn.functional.conv_transpose2d",
+    "torch.conv_transpose2d",
+    "torch.nn.grad.conv2d_input",
+    "torch.nn.grad.conv2d_weight",
+)
+
+
 class CheckFailure(AssertionError):
     """A check failed; the message is written for the student."""
 
@@ -213,15 +227,22 @@ def run_cases(fn: Callable, fn_name: str, cases: list[Case], reference: Callable
                 problem = _run_one(fn, case, expected, tol)
                 if problem is not None:
                     failures.append((f"{case.describe(fn_name)}\n    {problem}", case.hint))
+    return report_failures(what, family, len(cases), failures, max_reported)
+
+
+def report_failures(what: str, family: str, total: int, failures: list[tuple[str, str]],
+                    max_reported: int = 3) -> CheckReport:
+    """Raise :class:`CheckFailure` listing the first failures ``(description, hint)`` and
+    their hints once each; or, when nothing failed, return the :class:`CheckReport`."""
     if failures:
         shown = "\n".join(text for text, _ in failures[:max_reported])
         more = len(failures) - max_reported
         hints = list(dict.fromkeys(hint for _, hint in failures[:max_reported] if hint))
         raise CheckFailure(
-            f"{what}: {len(failures)} of {len(cases)} {family} cases failed.\n{shown}"
+            f"{what}: {len(failures)} of {total} {family} cases failed.\n{shown}"
             + (f"\n({more} more failing cases not shown)" if more > 0 else "")
             + "".join(f"\nhint: {hint}" for hint in hints))
-    return CheckReport(what, family, len(cases))
+    return CheckReport(what, family, total)
 
 
 #: The case that run_cases is calling the student's function on (None outside). With
@@ -268,9 +289,13 @@ def _run_one(fn, case: Case, expected, tol) -> str | None:
     return None
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, at most 300 characters."""
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else ""
+
+
+_first_line = first_line
 
 
 def random_tensor(shape, seed: int, dtype=torch.float64) -> torch.Tensor:
