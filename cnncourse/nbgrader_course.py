@@ -171,9 +171,12 @@ def graded_cells(assignment: str) -> dict[str, str]:
             if cell.cell_type == "code" and cell.metadata["nbgrader"].get("grade")}
 
 
-def failing_parts(assignment: str, namespace: dict) -> set[str]:
+def failing_parts(assignment: str, namespace: dict, parts: set[str] | None = None) -> set[str]:
     """Run every graded test cell, exactly as written in the notebook, on ``namespace``;
-    return the grade_ids of those whose checks fail."""
+    return the grade_ids of those whose checks fail. ``parts``, when given, must be the
+    notebook's graded parts (a guard against tests that silently check fewer)."""
+    if parts is not None:
+        assert set(graded_cells(assignment)) == set(parts), "the graded parts changed"
     import contextlib
     import io
 

@@ -24,3 +24,21 @@ def venv_env() -> dict:
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("CNNCOURSE_COURSE_ROOT", None)
     return env
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (playwright), for the tests that open the built book."""
+    from book_browser import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    """The built book (`make book`, or $CNNCOURSE_BOOK_HTML) served on 127.0.0.1."""
+    from book_browser import book_html, serve
+
+    with serve(book_html()) as url:
+        yield url

@@ -7,9 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
-
-from book_browser import PageLog, book_html, chromium, serve
+from book_browser import PageLog, book_html
 
 REMOTE = re.compile(r"^(https?:)?//", re.I)
 CSS_REMOTE = re.compile(r"(@import\s+(url\()?\s*['\"]?|url\(\s*['\"]?)(https?:)?//", re.I)
@@ -78,18 +76,6 @@ def test_mathjax_and_widget_manager_are_local():
     assert re.search(r'src="[./]*_static/mathjax/tex-chtml\.js', html)
     assert re.search(r'src="[./]*_static/widgets/embed-amd\.js', html)
     assert "application/vnd.jupyter.widget-state+json" in html
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    with serve(book_html()) as url:
-        yield url
 
 
 def test_every_page_in_a_browser_requests_only_local_files(browser, base_url):

@@ -27,14 +27,11 @@ PARTS = {"test_conv_matrix", "test_im2col_basic", "test_im2col_stride_padding_di
 
 
 def solution_namespace(replace=()):
-    """The solution cells, with each (old, new) replaced exactly once (shared harness)."""
     return harness.solution_namespace(A, replace)
 
 
 def failing_parts(ns) -> set[str]:
-    """Graded parts whose checks fail on ``ns`` (every graded cell, as in the notebook)."""
-    assert set(harness.graded_cells(A)) == PARTS
-    return harness.failing_parts(A, ns)
+    return harness.failing_parts(A, ns, PARTS)
 
 
 def test_solution_passes_every_part():

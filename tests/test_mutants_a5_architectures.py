@@ -20,15 +20,11 @@ PARTS = {"test_lenet", "test_vgg", "test_inception", "test_basic_block", "test_b
 
 
 def solution_namespace(grade_id: str | None = None, old: str = "", new: str = "") -> dict:
-    """The solution cells, with ``old`` replaced by ``new`` exactly once in solution cell
-    ``grade_id`` (shared harness)."""
     return harness.solution_namespace(A, [(old, new)] if grade_id else [], grade_id)
 
 
 def failing_parts(ns: dict) -> set[str]:
-    """Graded parts whose checks fail on ``ns`` (every graded cell, as in the notebook)."""
-    assert set(harness.graded_cells(A)) == PARTS
-    return harness.failing_parts(A, ns)
+    return harness.failing_parts(A, ns, PARTS)
 
 
 def test_solution_passes_every_part():

@@ -11,9 +11,7 @@ import json
 import re
 from html import unescape
 
-import pytest
-
-from book_browser import PageLog, book_html, chromium, serve
+from book_browser import PageLog, book_html
 
 #: The kinds of course widget (their root's CSS class) that the gallery must show.
 KINDS = ("cnnw-conv-arithmetic", "cnnw-kernel-playground", "cnnw-pooling", "cnnw-conv-matrix",
@@ -62,18 +60,6 @@ def widget_pages() -> list[tuple[str, int]]:
         if n:
             out.append((rel.as_posix(), n))
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    with serve(book_html()) as url:
-        yield url
 
 
 def test_gallery_embeds_every_widget():
