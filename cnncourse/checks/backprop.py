@@ -254,6 +254,19 @@ def _pool_case(kind, part, name, x, args, seed=0):
                   gradcheck=(part == "backward"), grad_seed=seed + 7)
 
 
+def _random_pool_cases(c, rng: random.Random, s: int, make_args) -> list:
+    """Eight random pooling cases: geometry, then an input of a fitting shape, then the
+    arguments ``make_args(rng, kernel, stride, padding, ceil_mode)``."""
+    cases = []
+    for i in range(8):
+        kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=i % 2 == 1)
+        kh, kw = _pair(kernel)
+        shape = (rng.randint(1, 2), rng.randint(1, 3), kh + rng.randint(0, 6), kw + rng.randint(0, 6))
+        cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
+                       make_args(rng, kernel, stride, padding, ceil)))
+    return cases
+
+
 def _random_pool_geometry(rng: random.Random, explicit_stride: bool):
     kh, kw = rng.randint(1, 4), rng.randint(1, 4)
     kernel = kh if (kh == kw or rng.random() < 0.3) else (kh, kw)
@@ -293,14 +306,8 @@ def max_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[Fn
                 c("kernel larger than the input (RuntimeError)", random_tensor((1, 1, 3, 3), s + 70),
                   _max_args(4, 1)),
             ]
-        rng = random.Random(f"max-forward-{seed}")
-        cases = []
-        for i in range(8):
-            kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=i % 2 == 1)
-            kh, kw = _pair(kernel)
-            shape = (rng.randint(1, 2), rng.randint(1, 3), kh + rng.randint(0, 6), kw + rng.randint(0, 6))
-            cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
-                           _max_args(kernel, stride, padding, ceil)))
+        cases = _random_pool_cases(c, random.Random(f"max-forward-{seed}"), s,
+                                   lambda rng, *geometry: _max_args(*geometry))
         cases += [c("stride 0 (RuntimeError)", random_tensor((1, 1, 4, 4), s + 200), _max_args(2, 0)),
                   c("padding (0, 2) with kernel 3 (RuntimeError)", random_tensor((1, 1, 6, 6), s + 210),
                     _max_args(3, 1, (0, 2)))]
@@ -370,14 +377,8 @@ def avg_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[Fn
                 c("padding larger than half the kernel (RuntimeError)", random_tensor((1, 1, 5, 5), s + 50),
                   _avg_args(3, 1, 2)),
             ]
-        rng = random.Random(f"avg-forward-{seed}")
-        cases = []
-        for i in range(8):
-            kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=i % 2 == 1)
-            kh, kw = _pair(kernel)
-            shape = (rng.randint(1, 2), rng.randint(1, 3), kh + rng.randint(0, 6), kw + rng.randint(0, 6))
-            cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
-                           _avg_args(kernel, stride, padding, ceil, rng.random() < 0.5)))
+        cases = _random_pool_cases(c, random.Random(f"avg-forward-{seed}"), s,
+                                   lambda rng, *geometry: _avg_args(*geometry, rng.random() < 0.5))
         cases += [c("kernel wider than the input (RuntimeError)", random_tensor((1, 1, 4, 2), s + 200),
                     _avg_args((2, 3), 1)),
                   c("padding (2, 0) with kernel 3 (RuntimeError)", random_tensor((1, 1, 6, 6), s + 210),

@@ -229,17 +229,21 @@ class Replay:
 
 
 class _Namespace(dict):
-    """Locals of a replayed cell: the setup imports, then a Replay for any other name."""
+    """Locals of a replayed cell: the setup imports, then a Replay for any other name
+    (built by ``make_replay(name)``)."""
 
     def __init__(self, known: dict, records: Records):
-        super().__init__(known)
-        self._records = records
+        self._init(known, lambda key: Replay(key, records))
+
+    def _init(self, known: dict, make_replay):
+        dict.__init__(self, known)
+        self._make_replay = make_replay
         self.replays = []
 
     def __missing__(self, key):
         if hasattr(builtins, key):
             raise KeyError(key)
-        replay = Replay(key, self._records)
+        replay = self._make_replay(key)
         self.replays.append(replay)
         self[key] = replay
         return replay
@@ -315,17 +319,7 @@ class PlanReplay(Replay):
 
 class _PlanNamespace(_Namespace):
     def __init__(self, known: dict, calls: list):
-        dict.__init__(self, known)
-        self._calls = calls
-        self.replays = []
-
-    def __missing__(self, key):
-        if hasattr(builtins, key):
-            raise KeyError(key)
-        replay = PlanReplay(key, self._calls)
-        self.replays.append(replay)
-        self[key] = replay
-        return replay
+        self._init(known, lambda key: PlanReplay(key, calls))
 
 
 def _plannable(value) -> bool:
