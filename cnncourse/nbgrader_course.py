@@ -88,6 +88,26 @@ def solved_notebook(assignment: str, replace: dict[str, str] | None = None,
     return nb
 
 
+# A mix of a1 submissions for the grading benchmark and the warm/cold comparison: the
+# solution, a wrong convolution (half the right values), one that raises, a syntax error.
+def _a1_wrong(grade_id: str, source: str) -> str:
+    return source + "\n\n_ref = conv2d_naive\ndef conv2d_naive(*a, **k):\n    return 0.5 * _ref(*a, **k)\n" \
+        if grade_id == "conv2d_naive" else source
+
+
+def _a1_raises(grade_id: str, source: str) -> str:
+    return source + "\n\ndef conv2d_naive(*a, **k):\n    raise NotImplementedError\n" \
+        if grade_id == "conv2d_naive" else source
+
+
+def _a1_syntax_error(grade_id: str, source: str) -> str:
+    return source.replace("):", ")", 1) if grade_id == "conv2d_naive" else source
+
+
+A1_SUBMISSION_MIX = [("good", None), ("wrong", _a1_wrong), ("raises", _a1_raises),
+                     ("syntax", _a1_syntax_error)]
+
+
 class Course:
     """A course root in ``root`` with copies of the given assignments' source notebooks."""
 

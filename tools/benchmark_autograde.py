@@ -2,12 +2,13 @@
 
     .venv/bin/python tools/benchmark_autograde.py             # 100 submissions of a1
     .venv/bin/python tools/benchmark_autograde.py --n 20 --jobs 1 2 4
+    .venv/bin/python tools/benchmark_autograde.py --n 20 --cold  # kernels started anew
 
 Builds a throwaway course (cnncourse.nbgrader_course.Course) with N submissions, a mix of
 the reference solution, a wrong convolution, one that raises and one with a syntax
 error, then grades them all with ``python -m cnncourse.autograde --force`` once per worker
 count. Prints, for each, the median seconds per submission (one worker's time on it:
-sandbox start, execution, trusted verdicts, gradebook) and the total wall time, and checks
+kernel start, execution, trusted verdicts, gradebook) and the total wall time, and checks
 that every run gives the same grades. Not a test: the figures depend on the machine and
 on what else runs on it.
 """
@@ -27,24 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from cnncourse.nbgrader_course import Course, nbgrader_env, solved_notebook  # noqa: E402
-
-
-def _wrong(grade_id, source):
-    return source + "\n\n_ref = conv2d_naive\ndef conv2d_naive(*a, **k):\n    return 0.5 * _ref(*a, **k)\n" \
-        if grade_id == "conv2d_naive" else source
-
-
-def _raises(grade_id, source):
-    return source + "\n\ndef conv2d_naive(*a, **k):\n    raise NotImplementedError\n" \
-        if grade_id == "conv2d_naive" else source
-
-
-def _syntax(grade_id, source):
-    return source.replace("):", ")", 1) if grade_id == "conv2d_naive" else source
-
-
-MIX = [("good", None), ("wrong", _wrong), ("raises", _raises), ("syntax", _syntax)]
+from cnncourse.nbgrader_course import (A1_SUBMISSION_MIX as MIX, Course, nbgrader_env,  # noqa: E402
+                                       solved_notebook)
 
 
 def main() -> int:
@@ -52,6 +37,8 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=100, help="number of submissions")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--assignment", default="a1_conv_forward")
+    parser.add_argument("--cold", action="store_true",
+                        help="start every kernel anew (CNNCOURSE_WARM_KERNELS=0), for comparison")
     args = parser.parse_args()
     a = args.assignment
     root = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
@@ -62,10 +49,11 @@ def main() -> int:
         kind = MIX[i % len(MIX)][0]
         course.submit(f"s{i:03d}_{kind}", a, notebooks[kind])
     print(f"{args.n} submissions of {a} in {root} ({os.cpu_count()} cores; "
-          f"load average {os.getloadavg()[0]:.1f})")
+          f"load average {os.getloadavg()[0]:.1f}; {'cold' if args.cold else 'warm'} kernels)")
     results, grades = {}, {}
     for jobs in args.jobs:
         env = nbgrader_env(root)
+        env["CNNCOURSE_WARM_KERNELS"] = "0" if args.cold else "1"
         start = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "cnncourse.autograde", a, "--jobs", str(jobs),
                                "--force"], cwd=REPO, env=env, capture_output=True, text=True)

@@ -123,14 +123,19 @@ def runtime_binds() -> list[tuple[str, str]]:
     return binds
 
 
-def bwrap_command(inner: list[str], submission: str, ipc_dir: str, uid: int | None,
-                  limits: Limits, extra_rw: list[str] = ()) -> list[str]:
-    """The bwrap command line that runs ``inner`` in the jail."""
+def bwrap_command(inner: list[str], submission: str | None, ipc_dir: str, uid: int | None,
+                  limits: Limits, extra_rw: list[str] = (), caps: list[str] = ()) -> list[str]:
+    """The bwrap command line that runs ``inner`` in the jail.
+
+    ``uid``: the uid ``inner`` drops to (the grader is root); None: the grader's own uid in
+    a user namespace. ``caps`` (root only): ``inner`` stays root in the jail with just these
+    capabilities -- the warm-kernel server (:mod:`cnncourse.sandbox.zygote`), which drops
+    to the sandbox uid itself in every kernel it forks."""
     bwrap = shutil.which("bwrap") or "bwrap"
     cmd = [bwrap, "--die-with-parent", "--new-session",
            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--hostname", "sandbox"]
-    if uid is None:  # not root: the user namespace maps our own uid
+    if uid is None and not caps:  # not root: the user namespace maps our own uid
         cmd += ["--unshare-user"]
     cmd += ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -152,7 +157,7 @@ def bwrap_command(inner: list[str], submission: str, ipc_dir: str, uid: int | No
             "--size", disk, "--perms", "1777", "--tmpfs", DATA_MOUNT + "/cache"]
     cmd += ["--size", disk, "--perms", "1777", "--tmpfs", HOME]
     made = {"/home", "/tmp", "/usr", "/opt", LIB_MOUNT, DATA_MOUNT}
-    binds = runtime_binds() + [(submission, SUBMISSION)]
+    binds = runtime_binds() + ([(submission, SUBMISSION)] if submission else [])
     for src, dst in binds:
         for parent in _parents(dst):
             if parent not in made:
@@ -167,7 +172,9 @@ def bwrap_command(inner: list[str], submission: str, ipc_dir: str, uid: int | No
                 made.add(parent)
         cmd += ["--bind", rw, rw]
     cmd += ["--chdir", "/"]
-    if uid is not None:
+    if caps:
+        cmd += ["--cap-add", ",".join(caps), "--"]
+    elif uid is not None:
         cmd += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                 "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all"]
     else:

@@ -26,10 +26,11 @@ from queue import Empty
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Integer
+from traitlets import Bool, Float, Integer, default
 
 from cnncourse.sandbox import Limits, require_sandbox
-from cnncourse.sandbox.manager import SandboxKernelManager
+from cnncourse.sandbox.manager import SandboxKernelManager, warm_server
+from cnncourse.sandbox.zygote import Zygote
 
 _SIGNALS = {signal.SIGXCPU: "the CPU time limit", signal.SIGXFSZ: "the file size limit",
             signal.SIGKILL: "SIGKILL (killed: a limit, or your code killed its own process)"}
@@ -57,10 +58,17 @@ class SandboxedExecute(Execute):
                                        "recorded results (cnncourse.sandbox.replay)").tag(config=True)
     hide_hidden_tests = Bool(True, help="send the kernel only the cases of graded cells, never "
                                         "their code (needs trusted_verdicts)").tag(config=True)
+    warm_kernels = Bool(True, help="fork each kernel from a warm kernel server instead of "
+                                   "starting Python anew (root only; cnncourse.sandbox.zygote); "
+                                   "CNNCOURSE_WARM_KERNELS=0 turns it off").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(*args, **kwargs)
+
+    @default("shutdown_kernel")
+    def _stop_at_once(self):  # a graded kernel has nothing to save: no need to wait for it
+        return "immediate"
 
     # -- limits -----------------------------------------------------------------------------
     def limits(self) -> Limits:
@@ -74,6 +82,7 @@ class SandboxedExecute(Execute):
             km.limits = self._limits
             km.sandboxed = self._sandboxed
             km.records_dir = self._records_dir
+            km.warm = self.warm_kernels
         return km
 
     def preprocess(self, nb, resources=None, km=None):
@@ -88,7 +97,16 @@ class SandboxedExecute(Execute):
         self._killed_for = None
         self._out_bytes = {}
         self._flooded = set()
-        self._records_dir = tempfile.mkdtemp(prefix="cnncs-rec-") if self.trusted_verdicts else None
+        # The records go where the kernel can reach them: bound into its jail (cold), or in
+        # the spool folder of the warm-kernel server, which its jail sees.
+        zygote = (warm_server(self._limits) if self._sandboxed and self.warm_kernels else None)
+        if zygote is not None:
+            self.log.info("Sandboxed kernel forked from the warm-kernel server (%s)", zygote.spool)
+        elif Zygote._failed:
+            self.log.warning("The warm-kernel server could not start, kernels start cold: %s",
+                             Zygote._failed[-1000:])
+        self._records_dir = (tempfile.mkdtemp(prefix="cnncs-rec-", dir=zygote.spool if zygote else None)
+                             if self.trusted_verdicts else None)
         self._plans = {}
         self._graded = None
         try:

@@ -28,10 +28,12 @@ def _copy_submission(src: str, dst: str) -> None:
                 print(f"sandbox: {name} not copied: {exc}", file=sys.stderr)
 
 
-def main() -> None:
-    cfg = json.loads(os.environ.pop("CNNCOURSE_SANDBOX_CONFIG"))
-    # The grader's pid means nothing in the jail's PID namespace; bwrap --die-with-parent
-    # ends the kernel when the grader goes.
+def prepare(cfg: dict) -> None:
+    """Everything before the kernel starts, in the kernel's own process: resource limits,
+    the submission copied into the work folder, the runtime imported before anything beside
+    the notebook could shadow it, one thread, and the result recorder."""
+    # The grader's pid means nothing in the jail's PID namespace; the jail ends the kernel
+    # when the grader goes.
     os.environ.pop("JPY_PARENT_PID", None)
     for name, (soft, hard) in cfg["rlimits"].items():
         try:
@@ -51,12 +53,21 @@ def main() -> None:
     if os.environ.get("CNNCOURSE_RECORD_DIR"):  # run_cases records results for the grader
         from cnncourse.sandbox.replay import install_recorder
         install_recorder(os.environ.pop("CNNCOURSE_RECORD_DIR"))
+
+
+def run_kernel(argv: list[str]) -> None:
+    """Run the IPython kernel (``argv``: ``-f CONNECTION_FILE`` and options)."""
     from ipykernel.kernelapp import IPKernelApp
     # IPython puts the working folder first on sys.path again: take it out, so that later
     # imports (torchvision by a check, ...) cannot pick up a file beside the notebook.
     unshadow = ("__import__('sys').path.__setitem__(slice(None), [p for p in "
                 "__import__('sys').path if p not in ('', '.', __import__('os').getcwd())])")
-    IPKernelApp.launch_instance(argv=sys.argv[1:] + [f"--IPKernelApp.exec_lines={[unshadow]!r}"])
+    IPKernelApp.launch_instance(argv=list(argv) + [f"--IPKernelApp.exec_lines={[unshadow]!r}"])
+
+
+def main() -> None:
+    prepare(json.loads(os.environ.pop("CNNCOURSE_SANDBOX_CONFIG")))
+    run_kernel(sys.argv[1:])
 
 
 if __name__ == "__main__":

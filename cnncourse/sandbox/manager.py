@@ -16,8 +16,65 @@ from traitlets import Any, Bool, Integer
 
 from cnncourse.sandbox import (DATA_MOUNT, HOME, LIB_MOUNT, SUBMISSION, WORK, Limits,
                                bwrap_command, is_root, runtime_binds)
+from cnncourse.sandbox.zygote import Zygote, relay_command
 
 SLOT_DIR = os.path.join(tempfile.gettempdir(), "cnncourse-sandbox-slots")
+WARM_ENV = "CNNCOURSE_WARM_KERNELS"
+
+
+def base_env() -> dict[str, str]:
+    """Environment of every kernel, sandboxed or not."""
+    return {
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "NBGRADER_EXECUTION": "autograde",
+        "CNNCOURSE_DEVICE": os.environ.get("CNNCOURSE_DEVICE", "cpu"),
+    }
+
+
+def jail_env() -> dict[str, str]:
+    """Environment of a sandboxed kernel (and of the warm-kernel server)."""
+    env = base_env()
+    env.update(HOME=HOME, TMPDIR="/tmp", PYTHONPATH=LIB_MOUNT,
+               MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR=HOME + "/.ipython",
+               JUPYTER_RUNTIME_DIR="/tmp/jupyter-runtime",
+               JUPYTER_DATA_DIR=HOME + "/.local/share/jupyter",
+               JUPYTER_CONFIG_DIR=HOME + "/.jupyter", TORCH_HOME="/tmp/torch")
+    if any(dst == f"{DATA_MOUNT}/mnist" for _, dst in runtime_binds()):
+        env["CNNCOURSE_MNIST_DIR"] = f"{DATA_MOUNT}/mnist"
+    return env
+
+
+def warm_server(limits: Limits) -> Zygote | None:
+    """This process's warm-kernel server, or None: not root, turned off with
+    CNNCOURSE_WARM_KERNELS=0, or it cannot start here (kernels then start cold)."""
+    if not is_root() or os.environ.get(WARM_ENV, "1") == "0":
+        return None
+    return Zygote.shared(jail_env(), limits)
+
+
+def _copy_tree(src: str, dst: str, uid: int | None) -> None:
+    """Copy the submission folder for a warm kernel (links stay links: they resolve in the
+    jail), owned by the kernel's uid; what cannot be copied is left out."""
+    for root, dirs, files in os.walk(src):
+        target = os.path.join(dst, os.path.relpath(root, src))
+        os.makedirs(target, mode=0o755, exist_ok=True)
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            try:
+                shutil.copy(os.path.join(root, name), os.path.join(target, name),
+                            follow_symlinks=False)
+            except OSError:
+                pass
+    if uid is not None:
+        for root, dirs, files in os.walk(dst):
+            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                os.chown(name, uid, uid, follow_symlinks=False)
 
 
 class _Slot:
@@ -63,6 +120,8 @@ class SandboxKernelManager(AsyncKernelManager):
     sandboxed = Bool(True, help="False: run unsandboxed (CNNCOURSE_UNSAFE_GRADING=1)")
     uid_base = Integer(61000, help="first uid of the sandbox slots (when run as root)").tag(config=True)
     records_dir = Any(None, help="folder where run_cases records the student's results")
+    warm = Bool(True, help="fork the kernel from the warm-kernel server (root only; "
+                           "cnncourse.sandbox.zygote) instead of starting Python anew")
 
     _slot = None
     _staging = None
@@ -74,7 +133,8 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw: t.Any):
         limits = self._limits()
         submission = os.path.abspath(kw.pop("cwd", None) or os.getcwd())
-        self._staging = tempfile.mkdtemp(prefix="cnncs-")
+        zygote = warm_server(limits) if self.sandboxed and self.warm and is_root() else None
+        self._staging = tempfile.mkdtemp(prefix="cnncs-", dir=zygote.spool if zygote else None)
         uid = None
         if self.sandboxed and is_root():
             self._slot = _Slot(self.uid_base)
@@ -93,43 +153,38 @@ class SandboxKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, uid, uid)
         if self.kernel_spec is not None:
             self.kernel_spec.interrupt_mode = "message"  # a signal would stop at bwrap
-        inner = [sys.executable, "-m", "cnncourse.sandbox.launch", "-f", self.connection_file,
-                 "--HistoryManager.hist_file=:memory:"]
+        kernel_args = ["-f", self.connection_file, "--HistoryManager.hist_file=:memory:"]
+        inner = [sys.executable, "-m", "cnncourse.sandbox.launch", *kernel_args]
         rlimits = limits.rlimits()
         if not self.sandboxed and not is_root():  # would count all of the grader's processes
             rlimits.pop("RLIMIT_NPROC")
         config = {"rlimits": rlimits, "threads": 1}
-        env = {
-            "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "PYTHONNOUSERSITE": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg",
-            "NBGRADER_EXECUTION": "autograde",
-            "CNNCOURSE_DEVICE": os.environ.get("CNNCOURSE_DEVICE", "cpu"),
-        }
         if self.sandboxed:
             config.update(submission=SUBMISSION, workdir=WORK)
-            env.update(HOME=HOME, TMPDIR="/tmp", PYTHONPATH=LIB_MOUNT,
-                       MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR=HOME + "/.ipython",
-                       JUPYTER_RUNTIME_DIR="/tmp/jupyter-runtime",
-                       JUPYTER_DATA_DIR=HOME + "/.local/share/jupyter",
-                       JUPYTER_CONFIG_DIR=HOME + "/.jupyter", TORCH_HOME="/tmp/torch")
-            if any(dst == f"{DATA_MOUNT}/mnist" for _, dst in runtime_binds()):
-                env["CNNCOURSE_MNIST_DIR"] = f"{DATA_MOUNT}/mnist"
+            env = jail_env()
             cmd = bwrap_command(inner, submission, self._staging, uid, limits,
                                 extra_rw=[self.records_dir] if self.records_dir else [])
         else:  # unsafe: limits only, in the submission folder itself
             config.update(submission=None, workdir=submission)
+            env = base_env()
             env.update(HOME=self._staging, TMPDIR=self._staging,
                        PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
                            sys.modules["cnncourse"].__file__))))
             cmd = inner
         if self.records_dir:
             env["CNNCOURSE_RECORD_DIR"] = self.records_dir
-        env["CNNCOURSE_SANDBOX_CONFIG"] = json.dumps(config)
+        if zygote:  # a warm kernel: forked by the server, reached through the relay
+            copy = os.path.join(self._staging, "submission")
+            _copy_tree(submission, copy, uid)
+            config["submission"] = copy
+            fd, request_file = tempfile.mkstemp(prefix="request-", dir=zygote.spool)
+            with os.fdopen(fd, "w") as f:
+                json.dump({"argv": kernel_args, "env": env, "config": config, "uid": uid,
+                           "disk_mb": limits.disk_mb}, f)
+            cmd = relay_command(zygote, request_file)
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+        else:
+            env["CNNCOURSE_SANDBOX_CONFIG"] = json.dumps(config)
         kw["env"] = env
         kw["cwd"] = "/" if self.sandboxed else submission
         self._log = open(os.path.join(self._staging, "kernel.log"), "wb")

@@ -1,0 +1,329 @@
+"""Warm kernels: a kernel server in the jail forks a fresh, isolated kernel per submission.
+
+Starting a kernel costs about 2 s of CPU, nearly all of it ``import torch``. So that this is
+paid once per grader process rather than once per submission, the grader (when it runs as
+root) starts one long-lived jail with ``bwrap`` -- the same read-only runtime, no network,
+no gradebook, no ``solutions/``, no other student -- running this module's :func:`serve`:
+it imports torch, numpy, matplotlib, IPython and ``cnncourse`` once, listens on a Unix
+socket in its spool folder (visible to the grader only), and for every kernel asked for:
+
+1. forks a child that enters new mount, PID, network and IPC namespaces and mounts fresh,
+   size-limited tmpfs on ``/tmp``, the home folder and the data cache, so nothing a previous
+   kernel wrote is visible;
+2. that child forks the namespace's init (PID 1: mounts a fresh ``/proc``, reaps orphans,
+   ends the namespace -- every process of the student -- when the kernel ends);
+3. init forks the kernel, which drops every capability (bounding, inheritable, ambient),
+   becomes the sandbox uid of the grader's slot with ``no_new_privs``, and then runs exactly
+   what a cold kernel runs (:func:`cnncourse.sandbox.launch.prepare` and
+   :func:`~cnncourse.sandbox.launch.run_kernel`: limits, submission copy, kernel).
+
+The grader talks to a kernel through :mod:`cnncourse.sandbox.relay`, a small process that
+jupyter_client starts in place of the kernel command: it hands the kernel's log file to
+the server, stays alive exactly as long as the kernel and exits with its status; killing it
+(as jupyter_client does to stop a kernel) kills the kernel and its namespace.
+
+The server itself stays root in its jail with only the capabilities listed in :data:`CAPS`;
+its socket and spool folder are not reachable from the kernels (another uid, another PID
+namespace, mode 0600/0711).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import glob
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+CAPS = ["CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"]
+PRELOAD = ["numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "matplotlib.pyplot",
+           "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "cnncourse.checks",
+           "cnncourse.checks.conv", "cnncourse.checks.matmul", "cnncourse.checks.backprop",
+           "cnncourse.checks.receptive", "cnncourse.checks.architectures",
+           "cnncourse.checks.norm_dropout", "cnncourse.data", "cnncourse.lecture",
+           "cnncourse.model_stats", "cnncourse.sandbox.launch", "cnncourse.sandbox.replay",
+           "skimage.data", "skimage.color", "skimage.util"]
+SOCKET_NAME = "zygote.sock"
+# Where the spool folders go: the same path in the grader and in the jail, and not under a
+# folder that each kernel covers with its own tmpfs (/tmp, the home folder).
+SPOOL_BASE = "/var/tmp"
+_MAX_REQUEST = 1 << 20
+
+# -- Linux calls that Python's os module lacks (3.11) ------------------------------------------
+_CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWPID, _CLONE_NEWNET = 0x20000, 0x08000000, 0x20000000, 0x40000000
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
+_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
+_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+_libc = None
+
+
+def _c(name, *args):
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(_libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}{args!r}: {os.strerror(err)}")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _mount_tmpfs(path: str, size_mb: int, mode: str = "1777") -> None:
+    if os.path.isdir(path):
+        _c("mount", b"tmpfs", path.encode(), b"tmpfs", ctypes.c_ulong(_MS_NOSUID | _MS_NODEV),
+           f"size={size_mb}m,mode={mode}".encode())
+
+
+def _drop_privileges(uid: int) -> None:
+    """Become ``uid`` with no capability left and no way to gain one."""
+    last_cap = int(open("/proc/sys/kernel/cap_last_cap").read())
+    for cap in range(last_cap + 1):
+        _c("prctl", _PR_CAPBSET_DROP, ctypes.c_ulong(cap), ctypes.c_ulong(0), ctypes.c_ulong(0),
+           ctypes.c_ulong(0))
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)  # clears the permitted and effective sets
+    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()
+    _c("capset", ctypes.byref(header), ctypes.byref(data))  # and the inheritable set
+    _c("prctl", _PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_CLEAR_ALL), ctypes.c_ulong(0),
+       ctypes.c_ulong(0), ctypes.c_ulong(0))
+    _c("prctl", _PR_SET_NO_NEW_PRIVS, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0),
+       ctypes.c_ulong(0))
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise OSError(f"could not drop to uid {uid}")
+
+
+def _die_with_parent() -> None:
+    _c("prctl", _PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0),
+       ctypes.c_ulong(0), ctypes.c_ulong(0))
+
+
+def _exit_code(status: int) -> int:
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+# -- in the jail ------------------------------------------------------------------------------
+def _kernel_process(request: dict, fds: list[int]) -> None:
+    """Child of the server (root in the jail): namespaces, init, then the kernel. Never returns."""
+    from cnncourse.sandbox import DATA_MOUNT, HOME
+    try:
+        _die_with_parent()
+        _c("unshare", _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC)
+        _c("mount", b"none", b"/", None, ctypes.c_ulong(_MS_REC | _MS_PRIVATE), None)
+        for path in ("/tmp", HOME, DATA_MOUNT + "/cache"):
+            _mount_tmpfs(path, int(request["disk_mb"]))
+        init = os.fork()
+        if init == 0:  # PID 1 of the kernel's namespace
+            _die_with_parent()
+            _c("mount", b"proc", b"/proc", b"proc",
+               ctypes.c_ulong(_MS_NOSUID | _MS_NODEV | _MS_NOEXEC), None)
+            kernel = os.fork()
+            if kernel == 0:
+                _die_with_parent()
+                _start_kernel(request, fds)
+            for fd in fds:
+                os.close(fd)
+            while True:  # reap orphans; the namespace ends with the kernel
+                pid, status = os.waitpid(-1, 0)
+                if pid == kernel:
+                    os._exit(_exit_code(status))
+        for fd in fds:
+            os.close(fd)
+        _, status = os.waitpid(init, 0)
+        os._exit(_exit_code(status))
+    except BaseException as exc:  # noqa: BLE001 - report on the kernel's log, then fail
+        try:
+            os.write(fds[2], f"sandbox: the kernel could not start: {exc!r}\n".encode())
+        finally:
+            os._exit(70)
+
+
+def _start_kernel(request: dict, fds: list[int]) -> None:
+    for target, fd in enumerate(fds[:3]):
+        os.dup2(fd, target)
+    for fd in fds:
+        if fd > 2:
+            os.close(fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if request.get("uid") is not None:
+        _drop_privileges(int(request["uid"]))
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+    from cnncourse.sandbox import launch
+    launch.prepare(request["config"])
+    launch.run_kernel(request["argv"])
+    os._exit(0)
+
+
+def serve(path: str) -> None:
+    """The server's loop: one kernel per connection, killed when its connection closes."""
+    import importlib
+    for name in PRELOAD:
+        importlib.import_module(name)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    listener.bind(path + ".new")
+    os.umask(old)
+    listener.listen(16)
+    os.rename(path + ".new", path)  # the grader waits for this name: ready
+    kernels: dict[socket.socket, int] = {}  # connection -> pid of the kernel's first child
+    while True:
+        ready, _, _ = select.select([listener, *kernels], [], [], 0.05)
+        for sock in ready:
+            if sock is listener:
+                conn, _ = listener.accept()
+                try:
+                    msg, fds, _, _ = socket.recv_fds(conn, _MAX_REQUEST, 3)
+                    request = json.loads(msg)
+                    if len(fds) != 3:
+                        raise ValueError("stdin, stdout and stderr are needed")
+                except (OSError, ValueError) as exc:
+                    conn.sendall(json.dumps({"error": str(exc)}).encode())
+                    conn.close()
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    listener.close()
+                    for other in kernels:
+                        other.close()
+                    conn.close()
+                    _kernel_process(request, fds)
+                for fd in fds:
+                    os.close(fd)
+                kernels[conn] = pid
+            else:  # the relay went away: the kernel goes too
+                if not sock.recv(1):
+                    _kill(kernels.pop(sock))
+                    sock.close()
+        while kernels:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            for conn, p in list(kernels.items()):
+                if p == pid:
+                    try:
+                        conn.sendall(json.dumps({"exit": _exit_code(status)}).encode())
+                    except OSError:
+                        pass
+                    conn.close()
+                    del kernels[conn]
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+# -- in the grader ----------------------------------------------------------------------------
+class Zygote:
+    """The grader's handle on its kernel server: started on first use, one per process."""
+
+    _shared: "Zygote | None" = None
+    _failed: str | None = None
+
+    def __init__(self, env: dict, limits, startup_seconds: float = 120.0):
+        from cnncourse.sandbox import bwrap_command
+        _remove_stale_spools()
+        os.makedirs(SPOOL_BASE, mode=0o1777, exist_ok=True)
+        self.spool = tempfile.mkdtemp(prefix=f"cnncs-spool-{os.getpid()}-", dir=SPOOL_BASE)
+        os.chmod(self.spool, 0o711)
+        self.socket_path = os.path.join(self.spool, SOCKET_NAME)
+        cmd = bwrap_command([sys.executable, "-m", "cnncourse.sandbox.zygote", self.socket_path],
+                            None, self.spool, None, limits, caps=CAPS)
+        self._log = os.fdopen(os.open(os.path.join(self.spool, "zygote.log"),
+                                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+        self.proc = subprocess.Popen(cmd, env=env, cwd="/", stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log, start_new_session=True)
+        end = time.monotonic() + startup_seconds
+        while not os.path.exists(self.socket_path):
+            if self.proc.poll() is not None or time.monotonic() > end:
+                self.close()
+                raise RuntimeError(f"the warm-kernel server did not start: {self.log()[-2000:]}")
+            time.sleep(0.02)
+
+    @classmethod
+    def shared(cls, env: dict, limits) -> "Zygote | None":
+        """The running server of this process (started now if needed), or None when it
+        cannot start here (then kernels start cold, as before; the reason is kept)."""
+        if cls._shared is not None and cls._shared.alive():
+            return cls._shared
+        if cls._shared is not None:
+            cls._shared.close()
+        if cls._failed is not None:
+            return None
+        try:
+            cls._shared = cls(env, limits)
+        except (OSError, RuntimeError) as exc:
+            cls._failed = str(exc)
+            cls._shared = None
+            return None
+        atexit.register(cls._shared.close)
+        try:  # multiprocessing workers leave through os._exit: atexit does not run there
+            from multiprocessing import util
+            util.Finalize(cls._shared, cls._shared.close, exitpriority=10)
+        except Exception:  # noqa: BLE001
+            pass
+        return cls._shared
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and os.path.exists(self.socket_path)
+
+    def log(self) -> str:
+        try:
+            with open(os.path.join(self.spool, "zygote.log"), "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._log.close()
+        shutil.rmtree(self.spool, ignore_errors=True)
+        if Zygote._shared is self:
+            Zygote._shared = None
+
+
+def relay_command(zygote: Zygote, request_file: str) -> list[str]:
+    """The command jupyter_client runs instead of the kernel (stdlib only, starts in ms)."""
+    relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), "relay.py")
+    return [sys.executable, "-I", "-S", relay, zygote.socket_path, request_file]
+
+
+def _remove_stale_spools() -> None:
+    for spool in glob.glob(os.path.join(SPOOL_BASE, "cnncs-spool-*-*")):
+        try:
+            pid = int(os.path.basename(spool).split("-")[2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(spool, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            pass
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
