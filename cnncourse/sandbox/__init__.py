@@ -17,6 +17,10 @@
 - resource limits (:class:`Limits`) bound wall time per cell and per submission, CPU
   time, address space, processes, file size, tmpfs size and captured output.
 
+As root, kernels are *warm* (:mod:`cnncourse.sandbox.zygote`): one server per grader
+process, in such a jail with torch already imported, forks each kernel into new namespaces
+and fresh tmpfs and drops it to the slot's uid; ``CNNCOURSE_WARM_KERNELS=0`` turns it off.
+
 Where bubblewrap cannot run (no user namespaces, a container without the privilege,
 bwrap missing), grading refuses to start unless ``CNNCOURSE_UNSAFE_GRADING=1`` is set;
 then the kernel runs unsandboxed but with the same resource limits.

@@ -149,7 +149,7 @@ def _kernel_process(request: dict, fds: list[int]) -> None:
         os._exit(_exit_code(status))
     except BaseException as exc:  # noqa: BLE001 - report on the kernel's log, then fail
         try:
-            os.write(fds[2], f"sandbox: the kernel could not start: {exc!r}\n".encode())
+            os.write(2, f"sandbox: the kernel could not start: {exc!r}\n".encode())
         finally:
             os._exit(70)
 
@@ -169,7 +169,14 @@ def _start_kernel(request: dict, fds: list[int]) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     from cnncourse.sandbox import launch
     launch.prepare(request["config"])
-    launch.run_kernel(request["argv"])
+    try:
+        launch.run_kernel(request["argv"])
+    except SystemExit as exc:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.code if isinstance(exc.code, int) else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
     os._exit(0)
 
 
@@ -199,7 +206,12 @@ def serve(path: str) -> None:
                     conn.sendall(json.dumps({"error": str(exc)}).encode())
                     conn.close()
                     continue
-                pid = os.fork()
+                try:
+                    pid = os.fork()
+                except OSError as exc:  # the kernel fails to start; the server goes on
+                    pid = None
+                    conn.sendall(json.dumps({"error": f"fork: {exc}"}).encode())
+                    conn.close()
                 if pid == 0:
                     listener.close()
                     for other in kernels:
@@ -208,7 +220,8 @@ def serve(path: str) -> None:
                     _kernel_process(request, fds)
                 for fd in fds:
                     os.close(fd)
-                kernels[conn] = pid
+                if pid:
+                    kernels[conn] = pid
             else:  # the relay went away: the kernel goes too
                 if not sock.recv(1):
                     _kill(kernels.pop(sock))
