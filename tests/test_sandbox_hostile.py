@@ -21,7 +21,8 @@ from cnncourse.nbgrader_course import Course
 from cnncourse.sandbox import probe
 from hostile.corpus import A1, CONTROLS, CORPUS, Context, Layout
 
-LIMITS = {"CNNCOURSE_LIMIT_CELL_SECONDS": "25", "CNNCOURSE_LIMIT_SUBMISSION_SECONDS": "240"}
+LIMITS = {"CNNCOURSE_LIMIT_CELL_SECONDS": "25", "CNNCOURSE_LIMIT_SUBMISSION_SECONDS": "240",
+          "CNNCOURSE_LIMIT_SANDBOX_MEMORY_MB": "2048"}
 BY_NAME = {h.name: h for h in CONTROLS + CORPUS}
 
 

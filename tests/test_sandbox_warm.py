@@ -9,7 +9,6 @@ the default; here are the properties that are specific to forking them.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import time
@@ -20,6 +19,7 @@ from cnncourse.nbgrader_course import A1_SUBMISSION_MIX, REPO_ROOT, Course, solv
 from cnncourse.sandbox import Limits, is_root, probe
 from cnncourse.sandbox.manager import SandboxKernelManager, warm_server
 from cnncourse.sandbox.zygote import Zygote
+from sandbox_kernel import run_in_kernel
 
 pytestmark = pytest.mark.skipif(not is_root(), reason="warm kernels are used when grading as root")
 
@@ -29,37 +29,10 @@ def sandbox_works():
     assert probe() is None, f"the sandbox must work on the test machine: {probe()}"
 
 
-async def _run(code: str, submission: str, warm: bool = True, timeout: float = 60) -> tuple[dict, SandboxKernelManager]:
-    """Run ``code`` in a new kernel; returns (the JSON it prints last, the stopped manager)."""
-    km = SandboxKernelManager(kernel_name="python3")
-    km.warm = warm
-    await km.start_kernel(cwd=submission)
-    kc = km.client()
-    kc.start_channels()
-    out = []
-    try:
-        await kc.wait_for_ready(timeout=timeout)
-        msg_id = kc.execute(code)
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            msg = await kc.get_iopub_msg(timeout=timeout)
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                raise AssertionError("\n".join(msg["content"]["traceback"]))
-            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                break
-    finally:
-        await km.shutdown_kernel(now=True)
-        kc.stop_channels()
-    lines = "".join(out).strip().splitlines()
-    return (json.loads(lines[-1]) if lines else {}), km
-
-
 def run(code, submission, **kw):
-    return asyncio.run(_run(code, submission, **kw))
+    result = run_in_kernel(code, submission, **kw)
+    assert not result.died, result.km.kernel_log()
+    return result.info, result.km
 
 
 PROBE = r"""

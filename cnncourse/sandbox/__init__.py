@@ -15,7 +15,9 @@
 - the kernel talks to nbgrader over ZMQ ``ipc`` sockets in a private folder bound into the
   jail (no TCP port is needed, loopback is not shared);
 - resource limits (:class:`Limits`) bound wall time per cell and per submission, CPU
-  time, address space, processes, file size, tmpfs size and captured output.
+  time, address space, processes, file size, tmpfs size and captured output, and, where
+  the grader may make memory cgroups, the memory of all the sandbox's processes together
+  (:mod:`cnncourse.sandbox.cgroup`).
 
 As root, kernels are *warm* (:mod:`cnncourse.sandbox.zygote`): one server per grader
 process, in such a jail with torch already imported, forks each kernel into new namespaces
@@ -56,6 +58,7 @@ class Limits:
     submission_seconds: float = 600.0  # wall time of all cells of one notebook
     cpu_seconds: int = 600             # CPU time of the kernel process (RLIMIT_CPU)
     memory_mb: int = 6144              # address space per process (RLIMIT_AS; torch maps ~3 GiB)
+    sandbox_memory_mb: int = 8192      # memory of all processes together (cgroup, where available)
     processes: int = 64                # processes and threads of the sandbox uid (RLIMIT_NPROC)
     file_mb: int = 64                  # largest file the kernel may write (RLIMIT_FSIZE)
     disk_mb: int = 256                 # each of the tmpfs /tmp and /home/student

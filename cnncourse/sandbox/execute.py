@@ -49,6 +49,8 @@ class SandboxedExecute(Execute):
                                help="wall time of all cells of a notebook (s)").tag(config=True)
     cpu_seconds = Integer(None, allow_none=True, help="CPU time of the kernel (s)").tag(config=True)
     memory_mb = Integer(None, allow_none=True, help="address space per process (MiB)").tag(config=True)
+    sandbox_memory_mb = Integer(None, allow_none=True, help="memory of all the sandbox's "
+                                "processes together (MiB; cgroup, where available)").tag(config=True)
     processes = Integer(None, allow_none=True, help="processes + threads of the sandbox").tag(config=True)
     file_mb = Integer(None, allow_none=True, help="largest file written (MiB)").tag(config=True)
     disk_mb = Integer(None, allow_none=True, help="size of each tmpfs (MiB)").tag(config=True)
@@ -73,8 +75,8 @@ class SandboxedExecute(Execute):
     # -- limits -----------------------------------------------------------------------------
     def limits(self) -> Limits:
         return Limits.from_env(**{name: getattr(self, name) for name in (
-            "cell_seconds", "submission_seconds", "cpu_seconds", "memory_mb", "processes",
-            "file_mb", "disk_mb", "output_kb")})
+            "cell_seconds", "submission_seconds", "cpu_seconds", "memory_mb", "sandbox_memory_mb",
+            "processes", "file_mb", "disk_mb", "output_kb")})
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -97,6 +99,7 @@ class SandboxedExecute(Execute):
         self._killed_for = None
         self._out_bytes = {}
         self._flooded = set()
+        self._oom_noted = 0
         # The records go where the kernel can reach them: bound into its jail (cold), or in
         # the spool folder of the warm-kernel server, which its jail sees.
         zygote = (warm_server(self._limits) if self._sandboxed and self.warm_kernels else None)
@@ -251,10 +254,21 @@ class SandboxedExecute(Execute):
             notes.append(f"the file size limit ({lim.file_mb} MiB per file)")
         if "No space left on device" in text:
             notes.append(f"the disk limit ({lim.disk_mb} MiB in the home folder and in /tmp)")
+        oom = self._oom_kills()
+        if oom > self._oom_noted:
+            self._oom_noted = oom
+            notes.append(self._memory_limit() + " (a process was killed)")
         if notes:
             cell.outputs.append(NotebookNode(
                 output_type="stream", name="stdout",
                 text="[autograder] this cell hit " + " and ".join(notes) + ".\n"))
+
+    def _oom_kills(self) -> int:
+        return self.km.oom_kills() if self.km is not None and hasattr(self.km, "oom_kills") else 0
+
+    def _memory_limit(self) -> str:
+        return (f"the sandbox's memory limit ({self._limits.sandbox_memory_mb} MiB for all its "
+                f"processes together)")
 
     def _death_reason(self) -> str:
         status = None
@@ -266,6 +280,9 @@ class SandboxedExecute(Execute):
                 time.sleep(0.05)
         if self._killed_for:
             return self._killed_for
+        if self._oom_kills() > self._oom_noted:
+            return (f"the kernel was killed for going past {self._memory_limit()}; this cell "
+                    f"and the cells after it did not finish")
         why = "the Python process ended (os._exit, a crash, or a killed kernel)"
         if status is not None and status > 128:
             sig = status - 128

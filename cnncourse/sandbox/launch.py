@@ -35,6 +35,11 @@ def prepare(cfg: dict) -> None:
     # The grader's pid means nothing in the jail's PID namespace; the jail ends the kernel
     # when the grader goes.
     os.environ.pop("JPY_PARENT_PID", None)
+    try:  # if memory runs out, the student's processes go first (raising it needs no right)
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("500")
+    except OSError:
+        pass
     for name, (soft, hard) in cfg["rlimits"].items():
         try:
             resource.setrlimit(getattr(resource, name), (soft, hard))

@@ -16,6 +16,8 @@ from traitlets import Any, Bool, Integer
 
 from cnncourse.sandbox import (DATA_MOUNT, HOME, LIB_MOUNT, SUBMISSION, WORK, Limits,
                                bwrap_command, is_root, runtime_binds)
+from cnncourse.sandbox.cgroup import MemoryCgroup, enter_then_exec
+from cnncourse.sandbox.cgroup import name as cgroup_name
 from cnncourse.sandbox.zygote import Zygote, relay_command
 
 SLOT_DIR = os.path.join(tempfile.gettempdir(), "cnncourse-sandbox-slots")
@@ -126,6 +128,10 @@ class SandboxKernelManager(AsyncKernelManager):
     _slot = None
     _staging = None
     _log = None
+    _cgroup = None
+    _owns_cgroup = False
+    _oom_base = 0
+    _oom_final = 0
 
     def _limits(self) -> Limits:
         return self.limits or Limits.from_env()
@@ -173,6 +179,16 @@ class SandboxKernelManager(AsyncKernelManager):
             cmd = inner
         if self.records_dir:
             env["CNNCOURSE_RECORD_DIR"] = self.records_dir
+        if zygote is None:  # all the kernel's processes in one memory cgroup, where possible
+            self._cgroup = MemoryCgroup.create(cgroup_name("kernel", os.path.basename(self._staging)),
+                                               limits.sandbox_memory_mb)
+            cmd = enter_then_exec(cmd, self._cgroup)
+            self._owns_cgroup = True
+        else:  # the server's cgroup: it runs one kernel at a time
+            self._cgroup = zygote.cgroup
+            self._owns_cgroup = False
+            zygote.set_kernel_memory(limits.sandbox_memory_mb)
+        self._oom_base = self._cgroup.oom_kills() if self._cgroup else 0
         if zygote:  # a warm kernel: forked by the server, reached through the relay
             copy = os.path.join(self._staging, "submission")
             _copy_tree(submission, copy, uid)
@@ -192,6 +208,12 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["stderr"] = self._log
         kw["stdin"] = open(os.devnull, "rb")
         return cmd, kw
+
+    def oom_kills(self) -> int:
+        """Processes of this kernel's sandbox that the OOM killer ended (cgroup memory limit)."""
+        if self._cgroup is None:
+            return self._oom_final
+        return self._cgroup.oom_kills() - self._oom_base
 
     def exit_status(self) -> int | None:
         """The jail's exit status once the kernel is gone (128 + signal when killed)."""
@@ -219,6 +241,11 @@ class SandboxKernelManager(AsyncKernelManager):
             _kill_uid(self._slot.uid)
             self._slot.release()
             self._slot = None
+        if self._cgroup is not None:
+            self._oom_final = self.oom_kills()
+            if self._owns_cgroup:
+                self._cgroup.remove()
+            self._cgroup = None
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -43,6 +43,9 @@ import sys
 import tempfile
 import time
 
+from cnncourse.sandbox.cgroup import MemoryCgroup, enter_then_exec
+from cnncourse.sandbox.cgroup import name as cgroup_name
+
 CAPS = ["CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"]
 PRELOAD = ["numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "matplotlib.pyplot",
            "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "cnncourse.checks",
@@ -161,6 +164,8 @@ def _start_kernel(request: dict, fds: list[int]) -> None:
         if fd > 2:
             os.close(fd)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    with open("/proc/self/oom_score_adj", "w") as f:  # as launch.prepare, while still root
+        f.write("500")
     if request.get("uid") is not None:
         _drop_privileges(int(request["uid"]))
     os.environ.clear()
@@ -266,6 +271,13 @@ class Zygote:
         self.socket_path = os.path.join(self.spool, SOCKET_NAME)
         cmd = bwrap_command([sys.executable, "-m", "cnncourse.sandbox.zygote", self.socket_path],
                             None, self.spool, None, limits, caps=CAPS)
+        # Its kernels, one at a time, are in its memory cgroup (where there can be one); the
+        # OOM killer picks the students' processes (500) before the server's (-1000 where
+        # the grader may lower it, else 0).
+        self.cgroup = MemoryCgroup.create(cgroup_name("server", os.path.basename(self.spool)),
+                                          limits.sandbox_memory_mb + 4096)
+        self.baseline_mb = 0
+        cmd = enter_then_exec(cmd, self.cgroup, oom_score_adj=-1000)
         self._log = os.fdopen(os.open(os.path.join(self.spool, "zygote.log"),
                                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
         self.proc = subprocess.Popen(cmd, env=env, cwd="/", stdin=subprocess.DEVNULL,
@@ -273,9 +285,17 @@ class Zygote:
         end = time.monotonic() + startup_seconds
         while not os.path.exists(self.socket_path):
             if self.proc.poll() is not None or time.monotonic() > end:
+                log = self.log()[-2000:]
                 self.close()
-                raise RuntimeError(f"the warm-kernel server did not start: {self.log()[-2000:]}")
+                raise RuntimeError(f"the warm-kernel server did not start: {log}")
             time.sleep(0.02)
+        if self.cgroup is not None:
+            self.baseline_mb = self.cgroup.usage_mb()  # the server's own share
+
+    def set_kernel_memory(self, limit_mb: int) -> None:
+        """The next kernel may use ``limit_mb`` besides what the server itself holds."""
+        if self.cgroup is not None:
+            self.cgroup.set_limit(self.baseline_mb + limit_mb)
 
     @classmethod
     def shared(cls, env: dict, limits) -> "Zygote | None":
@@ -316,6 +336,8 @@ class Zygote:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self._log.close()
+        if self.cgroup is not None:
+            self.cgroup.remove()
         shutil.rmtree(self.spool, ignore_errors=True)
         if Zygote._shared is self:
             Zygote._shared = None

@@ -28,6 +28,7 @@ from typing import Callable
 import nbformat
 
 from cnncourse.nbgrader_course import REPO_ROOT, release_notebook, solved_notebook
+from cnncourse.sandbox import cgroup
 
 A1 = "a1_conv_forward"
 
@@ -347,6 +348,19 @@ print("PROBE nproc", resource.getrlimit(resource.RLIMIT_NPROC),
 print("PROBE ifaces", sorted(name for _, name in socket.if_nameindex()))
 """)), same_as="good", expect=("PROBE uid",)),
 ]
+
+
+# Where the grader can make memory cgroups (root, cgroup memory controller writable): the
+# memory of the sandbox as a whole is bounded too, not only each process's address space.
+if cgroup.base() is not None:
+    CORPUS.append(
+        Hostile("memory_touch", solved(wrap_calls("conv2d_naive", """
+            global _hog
+            _hog = []
+            for _ in range(40):  # 4 GiB, written: under the address-space limit, over the sandbox's
+                _hog.append(torch.ones(2**25, dtype=torch.float32))""", first_only=True)),
+                fails=lambda L: L.graded_from(L.first_call("conv2d_naive")),
+                expect=("sandbox's memory limit",), why="the OOM killer ends the kernel (cgroup)"))
 
 
 def submission_text(nb) -> str:

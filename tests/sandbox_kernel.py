@@ -1,0 +1,60 @@
+"""Run a snippet in one sandboxed kernel, as the grader starts it (for the sandbox tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from queue import Empty
+
+from cnncourse.sandbox.manager import SandboxKernelManager
+
+
+@dataclass
+class KernelRun:
+    info: dict                  # the JSON the snippet printed last ({} if none)
+    km: SandboxKernelManager    # stopped by now; exit_status(), oom_kills(), kernel_log()
+    died: bool                  # the kernel ended before the snippet finished
+
+
+async def _run(code: str, submission: str, warm: bool, timeout: float) -> KernelRun:
+    km = SandboxKernelManager(kernel_name="python3")
+    km.warm = warm
+    await km.start_kernel(cwd=submission)
+    kc = km.client()
+    kc.start_channels()
+    out, died = [], False
+    try:
+        await kc.wait_for_ready(timeout=timeout)
+        msg_id = kc.execute(code)
+        end = time.monotonic() + timeout
+        while True:
+            if time.monotonic() > end:
+                raise TimeoutError(f"the snippet ran past {timeout} s")
+            try:
+                msg = await kc.get_iopub_msg(timeout=0.5)
+            except (Empty, asyncio.TimeoutError):
+                if not await km.is_alive():
+                    died = True
+                    break
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                raise AssertionError("\n".join(msg["content"]["traceback"]))
+            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+    lines = "".join(out).strip().splitlines()
+    return KernelRun(json.loads(lines[-1]) if lines else {}, km, died)
+
+
+def run_in_kernel(code: str, submission: str, warm: bool = True, timeout: float = 60) -> KernelRun:
+    """Start a kernel (warm: forked by the server; else cold, its own bwrap) in the sandbox
+    on the folder ``submission``, run ``code``, stop the kernel."""
+    return asyncio.run(_run(code, submission, warm, timeout))
