@@ -97,6 +97,37 @@ def test_warm_kernels_are_isolated_like_cold_ones(tmp_path):
     assert km.kernel_log() == "" or "Traceback" not in km.kernel_log()
 
 
+def test_runtime_folders_under_tmp_stay_visible_under_the_fresh_tmp(tmp_path, monkeypatch):
+    """A fresh clone may have its virtual environment under /tmp: each kernel's new /tmp
+    must keep the jail's read-only binds below it."""
+    import cnncourse.sandbox as sandbox
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    (runtime / "marker.txt").write_text("from the runtime")
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    assert str(runtime).startswith("/tmp/")
+    binds = sandbox.runtime_binds()
+    monkeypatch.setattr(sandbox, "runtime_binds", lambda: binds + [(str(runtime), str(runtime))])
+    monkeypatch.setattr(Zygote, "_shared", None)
+    monkeypatch.setattr(Zygote, "_failed", None)
+    marker = str(runtime / "marker.txt")
+    code = ("import json, os\n"
+            f"text = open({marker!r}).read()\n"
+            "try:\n"
+            f"    open({marker!r}, 'a').write('x'); writable = True\n"
+            "except OSError:\n"
+            "    writable = False\n"
+            "print(json.dumps({'text': text, 'writable': writable}))")
+    try:
+        info, _ = run(code, str(submission))
+        assert Zygote._shared is not None, Zygote._failed
+    finally:
+        if Zygote._shared is not None:
+            Zygote._shared.close()
+    assert info == {"text": "from the runtime", "writable": False}
+
+
 def test_stopping_a_warm_kernel_ends_every_process_it_started(tmp_path):
     code = r"""
 import json, os, subprocess, time

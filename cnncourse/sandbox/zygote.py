@@ -9,7 +9,8 @@ socket in its spool folder (visible to the grader only), and for every kernel as
 
 1. forks a child that enters new mount, PID, network and IPC namespaces and mounts fresh,
    size-limited tmpfs on ``/tmp``, the home folder and the data cache, so nothing a previous
-   kernel wrote is visible;
+   kernel wrote is visible (the jail's read-only binds below them, such as a virtual
+   environment under ``/tmp``, are carried over);
 2. that child forks the namespace's init (PID 1: mounts a fresh ``/proc``, reaps orphans,
    ends the namespace -- every process of the student -- when the kernel ends);
 3. init forks the kernel, which drops every capability (bounding, inheritable, ambient),
@@ -34,6 +35,7 @@ import ctypes
 import glob
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -62,7 +64,9 @@ _MAX_REQUEST = 1 << 20
 
 # -- Linux calls that Python's os module lacks (3.11) ------------------------------------------
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWPID, _CLONE_NEWNET = 0x20000, 0x08000000, 0x20000000, 0x40000000
-_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 8, 4096, 1 << 14, 1 << 18
+_MNT_DETACH = 2
+_HOLD = "/.cnncs-hold"  # where the mounts below a folder wait while it gets a new tmpfs
 _PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
 _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 _libc = None
@@ -90,6 +94,32 @@ def _mount_tmpfs(path: str, size_mb: int, mode: str = "1777") -> None:
     if os.path.isdir(path):
         _c("mount", b"tmpfs", path.encode(), b"tmpfs", ctypes.c_ulong(_MS_NOSUID | _MS_NODEV),
            f"size={size_mb}m,mode={mode}".encode())
+
+
+def _mount_points() -> list[str]:
+    points = []
+    for line in open("/proc/self/mountinfo").read().splitlines():
+        raw = line.split(" ")[4]
+        points.append(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), raw))
+    return points
+
+
+def _fresh_tmpfs(path: str, size_mb: int) -> None:
+    """A new, empty tmpfs on ``path``, keeping what the jail binds below it (the virtual
+    environment may well live under /tmp): those mounts move onto the new tmpfs."""
+    prefix = path.rstrip("/") + "/"
+    inner = [p for p in _mount_points() if p.startswith(prefix)]
+    top = sorted({p for p in inner if not any(p != o and p.startswith(o + "/") for o in inner)})
+    if top:
+        os.makedirs(_HOLD, mode=0o700, exist_ok=True)
+        _c("mount", path.encode(), _HOLD.encode(), None, ctypes.c_ulong(_MS_BIND | _MS_REC), None)
+    _mount_tmpfs(path, size_mb)
+    for point in top:
+        os.makedirs(point, mode=0o755, exist_ok=True)  # root's, in the new tmpfs
+        source = _HOLD + point[len(path.rstrip("/")):]
+        _c("mount", source.encode(), point.encode(), None, ctypes.c_ulong(_MS_BIND | _MS_REC), None)
+    if top:
+        _c("umount2", _HOLD.encode(), _MNT_DETACH)
 
 
 def _drop_privileges(uid: int) -> None:
@@ -130,7 +160,7 @@ def _kernel_process(request: dict, fds: list[int]) -> None:
         _c("unshare", _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC)
         _c("mount", b"none", b"/", None, ctypes.c_ulong(_MS_REC | _MS_PRIVATE), None)
         for path in ("/tmp", HOME, DATA_MOUNT + "/cache"):
-            _mount_tmpfs(path, int(request["disk_mb"]))
+            _fresh_tmpfs(path, int(request["disk_mb"]))
         init = os.fork()
         if init == 0:  # PID 1 of the kernel's namespace
             _die_with_parent()
