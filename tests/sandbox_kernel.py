@@ -16,6 +16,7 @@ class KernelRun:
     info: dict                  # the JSON the snippet printed last ({} if none)
     km: SandboxKernelManager    # stopped by now; exit_status(), oom_kills(), kernel_log()
     died: bool                  # the kernel ended before the snippet finished
+    log: str                    # the kernel's stdout/stderr outside cells (its last 4000 characters)
 
 
 async def _run(code: str, submission: str, warm: bool, timeout: float) -> KernelRun:
@@ -48,10 +49,11 @@ async def _run(code: str, submission: str, warm: bool, timeout: float) -> Kernel
             elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 break
     finally:
+        log = km.kernel_log()  # before the shutdown removes it
         kc.stop_channels()
         await km.shutdown_kernel(now=True)
     lines = "".join(out).strip().splitlines()
-    return KernelRun(json.loads(lines[-1]) if lines else {}, km, died)
+    return KernelRun(json.loads(lines[-1]) if lines else {}, km, died, log)
 
 
 def run_in_kernel(code: str, submission: str, warm: bool = True, timeout: float = 60) -> KernelRun:

@@ -31,7 +31,7 @@ def sandbox_works():
 
 def run(code, submission, **kw):
     result = run_in_kernel(code, submission, **kw)
-    assert not result.died, result.km.kernel_log()
+    assert not result.died, result.log
     return result.info, result.km
 
 
@@ -77,7 +77,7 @@ def test_warm_kernels_are_isolated_like_cold_ones(tmp_path):
     code = (f"PORT = {server.getsockname()[1]}; REPO = {str(REPO_ROOT / 'solutions')!r}; "
             f"SPOOL = {zygote.spool!r}\n" + PROBE)
     try:
-        first, km = run(code, str(tmp_path))
+        first, _ = run(code, str(tmp_path))
         second, _ = run(code, str(tmp_path))
     finally:
         server.close()
@@ -94,7 +94,6 @@ def test_warm_kernels_are_isolated_like_cold_ones(tmp_path):
         assert info["torch_loaded"], "torch is imported before the student's code runs"
     # nothing the first kernel wrote is there for the second
     assert all("left-by-the-previous-kernel" not in names for names in second["seen"].values()), second
-    assert km.kernel_log() == "" or "Traceback" not in km.kernel_log()
 
 
 def test_runtime_folders_under_tmp_stay_visible_under_the_fresh_tmp(tmp_path, monkeypatch):
@@ -140,7 +139,7 @@ if os.fork() == 0:
 time.sleep(0.3)
 print(json.dumps({"uid": os.getuid()}))
 """
-    info, km = run(code, str(tmp_path))
+    info, _ = run(code, str(tmp_path))
     uid = info["uid"]
     end = time.monotonic() + 10
     while time.monotonic() < end:
