@@ -201,6 +201,18 @@ def quiet():
         yield
 
 
+def expected_results(cases, reference, refusals: tuple = (Exception,)) -> list:
+    """``reference(case)`` for each case, or the exception it raised (one of ``refusals``)
+    when the case's arguments are impossible: then the student's function must refuse too."""
+    expectations = []
+    for case in cases:
+        try:
+            expectations.append(reference(case))
+        except refusals as exc:
+            expectations.append(exc)
+    return expectations
+
+
 def run_cases(fn: Callable, fn_name: str, cases: list[Case], reference: Callable,
               what: str, family: str, tol: dict | None = None,
               forbidden: Iterable[str] = (), forbidden_reason: str = "",
@@ -214,12 +226,7 @@ def run_cases(fn: Callable, fn_name: str, cases: list[Case], reference: Callable
     tol = tol or FLOAT64_TOL
     failures = []
     with quiet(), one_thread():
-        expectations = []
-        for case in cases:
-            try:
-                expectations.append(reference(case))
-            except Exception as exc:  # the reference refused: an error case
-                expectations.append(exc)
+        expectations = expected_results(cases, reference)
         forbidden = tuple(forbidden)
         CURRENT_RUN.set((forbidden, forbidden_reason))  # read by cnncourse.sandbox.replay
         with forbid_calls(forbidden, forbidden_reason, [fn]):

@@ -32,7 +32,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnncourse import receptive_field as rf_ref
 from cnncourse.checks.core import (
-    Case, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, quiet, run_cases, one_thread,
+    Case, CheckFailure, CheckReport, ForbiddenCall, expected_results, forbid_calls, quiet, run_cases,
+    one_thread,
 )
 from cnncourse.model_stats import count_params as _count_params_ref
 
@@ -238,12 +239,7 @@ def check_receptive_field(fn, part: str = "conv", family: str = "visible", seed:
     cases = receptive_field_cases(part, family, seed)
     failures = []
     with quiet(), one_thread():
-        expectations = []
-        for case in cases:
-            try:
-                expectations.append(_rf_expected(case))
-            except (ValueError, TypeError) as exc:  # the reference refuses: an error case
-                expectations.append(exc)
+        expectations = expected_results(cases, _rf_expected, refusals=(ValueError, TypeError))
         with forbid_calls(FORBIDDEN, REASON, [fn]):
             for case, expected in zip(cases, expectations):
                 model, hw = case.inputs["model"], case.inputs["input_hw"]

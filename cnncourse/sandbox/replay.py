@@ -204,7 +204,9 @@ class Replay:
         self._records = records
         self.calls = 0
 
-    def __call__(self, *args, **kwargs):
+    def _case(self, args, kwargs):
+        """The run_cases case this call belongs to, and its inputs; NotReplayable when the
+        call is not exactly that case's (outside run_cases, other arguments)."""
         case = core.CURRENT_CASE.get()
         if case is None:
             raise NotReplayable(f"{self.__name__} called outside run_cases")
@@ -212,6 +214,10 @@ class Replay:
         if (len(args) != len(inputs) or kwargs != dict(case.kwargs)
                 or not all(_same(a, b) for a, b in zip(args, inputs))):
             raise NotReplayable(f"{self.__name__} called with other arguments than its case")
+        return case, inputs
+
+    def __call__(self, *args, **kwargs):
+        case, _ = self._case(args, kwargs)
         self.calls += 1
         record = self._records.get(case_digest(case))
         if record is None:
@@ -302,13 +308,7 @@ class PlanReplay(Replay):
         self._calls = calls
 
     def __call__(self, *args, **kwargs):
-        case = core.CURRENT_CASE.get()
-        if case is None:
-            raise NotReplayable(f"{self.__name__} called outside run_cases")
-        inputs = list(case.inputs.values())
-        if (len(args) != len(inputs) or kwargs != dict(case.kwargs)
-                or not all(_same(a, b) for a, b in zip(args, inputs))):
-            raise NotReplayable(f"{self.__name__} called with other arguments than its case")
+        case, inputs = self._case(args, kwargs)
         forbidden, reason = core.CURRENT_RUN.get()
         self._calls.append({"fn": self.__name__, "digest": case_digest(case),
                             "args": [v.clone() if isinstance(v, torch.Tensor) else v for v in inputs],
