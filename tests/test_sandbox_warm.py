@@ -181,9 +181,10 @@ def test_without_a_server_kernels_start_cold(tmp_path, monkeypatch):
     monkeypatch.setattr(Zygote, "_failed", None)
     monkeypatch.setattr("cnncourse.sandbox.zygote.CAPS", ["CAP_NOT_A_CAPABILITY"])
     assert warm_server(Limits()) is None and "did not start" in Zygote._failed
-    info, _ = run("import json, os; print(json.dumps({'pid': os.getpid(), 'uid': os.getuid()}))",
-                  str(tmp_path))
+    info, _ = run("import json, os, sys; print(json.dumps({'uid': os.getuid(), "
+                  "'matplotlib_preloaded': 'matplotlib' in sys.modules}))", str(tmp_path))
     assert info["uid"] >= 61000
+    assert not info["matplotlib_preloaded"], "a kernel forked from the server, not a cold one"
 
 
 def test_warm_and_cold_grading_agree(tmp_path_factory, monkeypatch):

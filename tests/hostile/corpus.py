@@ -357,7 +357,9 @@ if cgroup.base() is not None:
         Hostile("memory_touch", solved(wrap_calls("conv2d_naive", """
             global _hog
             _hog = []
-            for _ in range(40):  # 4 GiB, written: under the address-space limit, over the sandbox's
+            # 18 blocks of 2**25 float32 (128 MiB) = 2.25 GiB, written: with the ~3.2 GiB torch
+            # maps, under the 6 GiB address-space limit; over the run's 2 GiB sandbox limit
+            for _ in range(18):
                 _hog.append(torch.ones(2**25, dtype=torch.float32))""", first_only=True)),
                 fails=lambda L: L.graded_from(L.first_call("conv2d_naive")),
                 expect=("sandbox's memory limit",), why="the OOM killer ends the kernel (cgroup)"))
