@@ -64,15 +64,10 @@ def warm_server(limits: Limits) -> Zygote | None:
 def _copy_tree(src: str, dst: str, uid: int | None) -> None:
     """Copy the submission folder for a warm kernel (links stay links: they resolve in the
     jail), owned by the kernel's uid; what cannot be copied is left out."""
-    for root, dirs, files in os.walk(src):
-        target = os.path.join(dst, os.path.relpath(root, src))
-        os.makedirs(target, mode=0o755, exist_ok=True)
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
-            try:
-                shutil.copy(os.path.join(root, name), os.path.join(target, name),
-                            follow_symlinks=False)
-            except OSError:
-                pass
+    try:
+        shutil.copytree(src, dst, symlinks=True)
+    except shutil.Error:  # unreadable or special files: the rest is copied
+        pass
     if uid is not None:
         for root, dirs, files in os.walk(dst):
             for name in [root] + [os.path.join(root, n) for n in dirs + files]:
