@@ -18,6 +18,9 @@ lives here, once:
 - :mod:`cnncourse.checks`          -- the grading checks that visible and hidden tests call;
 - :mod:`cnncourse.nbgrader_course` -- a throwaway nbgrader course, for tests and benchmarks;
 - :mod:`cnncourse.sandbox`         -- the sandboxed, resource-limited autograder.
+
+The students' wheel (``make student``) leaves out the last two and :mod:`cnncourse.autograde`:
+they are the instructor's grader (``nbgrader_course`` reads ``solutions/``).
 """
 
 __version__ = "0.1.0"

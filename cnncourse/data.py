@@ -2,8 +2,10 @@
 
 MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0) is stored as the four original IDX files,
 gzip-compressed, in ``data/mnist/`` at the top of the repository (see its README for the
-provenance). Every file is checked against its md5 before use; a missing or corrupt file
-raises :class:`DataFileError`, which names the file and says how to fix it.
+provenance). The students' wheel (``make student``) carries the same files, and their
+README, as package data in ``cnncourse/_data/mnist/``, which is used when present. Every
+file is checked against its md5 before use; a missing or corrupt file raises
+:class:`DataFileError`, which names the file and says how to fix it.
 
 The photos are the CC0 images that scikit-image ships (``astronaut``, ``camera``,
 ``chelsea``, ``coffee``, ``coins``), which load offline.
@@ -23,6 +25,8 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MNIST_DIR = REPO_ROOT / "data" / "mnist"
+#: MNIST inside the installed package: only the students' wheel has it (tools/student_dist.py).
+PACKAGE_MNIST_DIR = Path(__file__).resolve().parent / "_data" / "mnist"
 
 #: md5 of the gzip files in ``data/mnist`` (they differ from torchvision's, see README).
 MNIST_FILES = {
@@ -51,9 +55,27 @@ def _md5(path: Path) -> str:
     return digest.hexdigest()
 
 
+def installed_with_data() -> bool:
+    """True when this is the students' wheel, which carries MNIST as package data."""
+    return PACKAGE_MNIST_DIR.is_dir()
+
+
 def mnist_dir() -> Path:
-    """Where the MNIST files are: ``$CNNCOURSE_MNIST_DIR`` or ``data/mnist`` in the repo."""
-    return Path(os.environ.get("CNNCOURSE_MNIST_DIR", MNIST_DIR))
+    """Where the MNIST files are: ``$CNNCOURSE_MNIST_DIR``, else the package's own copy (the
+    students' wheel), else ``data/mnist`` in the repository."""
+    if os.environ.get("CNNCOURSE_MNIST_DIR"):
+        return Path(os.environ["CNNCOURSE_MNIST_DIR"])
+    return PACKAGE_MNIST_DIR if installed_with_data() else MNIST_DIR
+
+
+def cache_dir() -> Path:
+    """Where derived data (decompressed MNIST) is written: ``data/cache`` in the repository
+    (git ignores it), or the user's cache folder for the students' wheel, whose
+    site-packages may be read-only."""
+    if not installed_with_data():
+        return REPO_ROOT / "data" / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "cnncourse"
 
 
 def verify_mnist(directory: Path | str | None = None) -> dict[str, Path]:
@@ -62,10 +84,13 @@ def verify_mnist(directory: Path | str | None = None) -> dict[str, Path]:
     paths = {}
     for name, expected in MNIST_FILES.items():
         path = directory / name
-        fix = (
-            f"Restore it from git (`git checkout -- data/mnist/{name}`) or copy the original "
-            f"from ../shared/data/mnist/{name}."
-        )
+        if directory.resolve() == PACKAGE_MNIST_DIR:
+            fix = "Reinstall the course package: pip install --force-reinstall cnncourse-*.whl"
+        else:
+            fix = (
+                f"Restore it from git (`git checkout -- data/mnist/{name}`) or copy the original "
+                f"from ../shared/data/mnist/{name}."
+            )
         if not path.is_file():
             raise DataFileError(f"MNIST file {path} is missing. {fix}")
         actual = _md5(path)
@@ -120,12 +145,12 @@ def mnist_torchvision(split: str = "train", transform=None, root: Path | str | N
     """torchvision's ``datasets.MNIST`` over the repository's files, with no download.
 
     The verified files are decompressed once into ``root/MNIST/raw`` (by default
-    ``data/cache`` in the repository, which git ignores).
+    :func:`cache_dir`: ``data/cache`` in the repository, which git ignores).
     """
     from torchvision import datasets
 
     paths = verify_mnist(directory)
-    root = Path(root) if root is not None else REPO_ROOT / "data" / "cache"
+    root = Path(root) if root is not None else cache_dir()
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for name, path in paths.items():
