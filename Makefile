@@ -10,7 +10,7 @@ JOBS ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: setup assets book test execute exercises lab clean
+.PHONY: setup assets book test execute exercises student lab clean
 
 # (Re)install when a dependency file changes; the venv itself is reused.
 $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
@@ -40,6 +40,11 @@ execute: setup
 # Regenerate the released student notebooks (exercises/) from solutions/.
 exercises: setup
 	$(BIN)/python tools/release.py
+
+# The students' distribution: the wheel, exercises/ and the book in
+# dist/cnn-course-student-<version>.zip; nothing of solutions/ (see tools/student_dist.py).
+student: book
+	$(BIN)/python tools/student_dist.py
 
 lab: setup
 	$(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
