@@ -10,16 +10,22 @@ JOBS ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: setup assets book test execute exercises student lab clean
+.PHONY: prerequisites setup assets book test test-portable execute exercises student lab clean
+
+# System packages (tools/prerequisites.sh): installed with apt-get when missing and run as
+# root; otherwise one message naming them. `make test` also needs Chromium and bubblewrap.
+PREREQS := $(if $(filter test test-portable,$(MAKECMDGOALS)),test,book)
+prerequisites:
+	@bash tools/prerequisites.sh $(PREREQS)
 
 # (Re)install when a dependency file changes; the venv itself is reused.
-$(STAMP): requirements.txt pyproject.toml package.json package-lock.json
+$(STAMP): requirements.txt pyproject.toml package.json package-lock.json | prerequisites
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt -e .
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: prerequisites $(STAMP)
 
 assets: setup
 	$(BIN)/python tools/vendor_assets.py
@@ -30,8 +36,19 @@ book: assets
 
 # One thread per worker: the notebooks' kernels and nbgrader's run beside each other, and
 # oversubscribed cores make small-tensor PyTorch code many times slower.
+TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# Another machine's round-off, on this one: PyTorch's, oneDNN's and MKL's portable code
+# paths instead of this CPU's own (AVX2, AVX-512) kernels. README, "Output policy".
+PORTABLE_ENV := ATEN_CPU_CAPABILITY=default DNNL_MAX_CPU_ISA=SSE41 MKL_CBWR=COMPATIBLE
+
+# Everything (project tests, strict nbval over book/ and solutions/), then the chapters and
+# solutions once more under the portable kernels.
 test: book
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(MAKE) --no-print-directory test-portable
+
+test-portable: setup
+	$(TEST_ENV) $(PORTABLE_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile book solutions
 
 # Re-run every chapter and solution notebook in place (on CUDA when present).
 execute: setup
