@@ -1,13 +1,15 @@
-"""nbgrader configuration of the course. Instructors run nbgrader from this directory.
+"""nbgrader configuration of the course. Instructors run nbgrader from this directory
+(nbgrader reads nbgrader_config.py from the folder it starts in), with no extra flags:
 
-    nbgrader generate_assignment a1_conv_forward   # solutions/ -> exercises/
+    nbgrader generate_assignment a1_conv_forward   # solutions/ -> exercises/, and the gradebook
     nbgrader autograde a1_conv_forward             # autograder/submitted/<student>/...
     nbgrader generate_feedback a1_conv_forward     # -> autograder/feedback/
     nbgrader export                                # -> autograder/grades.csv
 
 The course root is this directory, or $CNNCOURSE_COURSE_ROOT when set (the tests grade in
-a throwaway copy that way). Everything nbgrader generates lives under autograder/ and is
-ignored by git.
+a throwaway copy that way). Everything nbgrader generates lives under autograder/ (a
+tracked folder whose .gitignore keeps the gradebook, submissions, feedback and grades out
+of git).
 """
 
 import os
@@ -25,6 +27,24 @@ c.CourseDirectory.autograded_directory = "autograder/autograded"
 c.CourseDirectory.feedback_directory = "autograder/feedback"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "autograder", "gradebook.db")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.egg-info"]
+
+# exercises/ is committed, so without force `generate_assignment` would say "Skipping
+# existing assignment" and never enter the assignment into the gradebook (every autograde
+# then fails with "No assignment with ID ... exists in the database"). With force it
+# rewrites exercises/<assignment>/ from solutions/ (byte for byte the committed release
+# while solutions/ is unchanged; tests/test_nbgrader_assignments.py and
+# tests/test_instructor_fresh_clone.py check it) and updates
+# the assignment's cells in the gradebook (sources, points). That is safe while submissions
+# exist: nbgrader keeps every submission and grade, and when graded cells or notebooks were
+# added or removed it refuses with an error, leaves the gradebook as it was and removes
+# exercises/<assignment>/ (`git checkout exercises/` restores it). `make exercises` and
+# tools/release.py always passed --force: the same.
+c.GenerateAssignment.force = True
+# Without force nbgrader rewrites existing feedback only when the autograded folder's
+# timestamp.txt (the submission's, if any) is newer than the feedback's; a regrade does not
+# change it, so the feedback would keep the old score while the gradebook has the new one.
+# Feedback is derived from the gradebook and autograded/: always rewrite it.
+c.GenerateFeedback.force = True
 
 # What students see where a solution was removed.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
