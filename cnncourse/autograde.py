@@ -10,7 +10,9 @@ Resumable: when a submission is graded, ``autograder/runs/ASSIGNMENT/STUDENT.jso
 records a digest of the submitted folder and the outcome. A later run skips submissions
 whose digest is unchanged (``--force`` regrades everything), so an interrupted run is
 simply started again. A submission that nbgrader cannot grade (unreadable notebook,
-database busy) is retried, then reported; it never stops the others.
+database busy) is retried, then reported, each cause once on the terminal; it never stops
+the others. A failure that is the course's (the assignment not in the gradebook) is graded
+again by the next run.
 
 Run it from the repository root with the environment active, like nbgrader::
 
@@ -26,6 +28,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -46,6 +49,36 @@ def submission_digest(folder: Path) -> str:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
     return h.hexdigest()
+
+
+# -- why a submission was not graded ---------------------------------------------------------
+_MISSING_ASSIGNMENT = "No assignment with ID"
+_GENERIC_ERRORS = ("There was an error processing", "Please see the", "Traceback")
+_EXCEPTION_LINE = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?\w+(?:Error|Exception): (.+)$", re.M)
+
+
+def failure_cause(log: str, assignment: str) -> str:
+    """The line of nbgrader's log that says why a submission was not graded: the first
+    ``[ERROR]`` line that says more than "there was an error", else the last exception
+    raised; with the remedy when the assignment is missing from the gradebook."""
+    cause = ""
+    for line in log.splitlines():
+        if line.startswith("[ERROR]") and not line[7:].strip().startswith(_GENERIC_ERRORS):
+            cause = line[7:].strip()
+            break
+    else:
+        found = [m.group(1).strip() for m in _EXCEPTION_LINE.finditer(log)
+                 if not m.group(1).startswith(_GENERIC_ERRORS[1])]
+        cause = found[-1] if found else ""
+    if cause.startswith(_MISSING_ASSIGNMENT):
+        cause += f"; run `nbgrader generate_assignment {assignment}` first"
+    return cause
+
+
+def _course_problem(cause: str) -> bool:
+    """The course's fault, not the submission's (assignment not in the gradebook, database
+    busy): a later run grades the submission again even if it is unchanged."""
+    return cause.startswith(_MISSING_ASSIGNMENT) or "database" in cause.lower()
 
 
 # -- worker ---------------------------------------------------------------------------------
@@ -74,11 +107,15 @@ def _grade(task: tuple[str, str, int]) -> dict:
         result = _API.autograde(assignment, student, force=True, create=True)
         if result.get("success"):
             break
-        if "database" not in (result.get("error", "") + result.get("log", "")).lower():
-            break  # the submission itself is broken: retrying will not help
+        text = (result.get("error") or "") + (result.get("log") or "")
+        if "database" not in text.lower() or _MISSING_ASSIGNMENT in text:
+            break  # the submission is broken, or the assignment not in the gradebook: no retry
         time.sleep(1 + attempt)
-    return {"student": student, "success": bool(result.get("success")),
+    success = bool(result.get("success"))
+    log = (result.get("error") or "") + "\n" + (result.get("log") or "")
+    return {"student": student, "success": success,
             "seconds": time.monotonic() - start,
+            "cause": "" if success else failure_cause(log, assignment),
             "log": (result.get("error") or "")[-3000:] + (result.get("log") or "")[-3000:]}
 
 
@@ -108,7 +145,9 @@ def autograde(assignment: str, jobs: int | None = None, force: bool = False,
             except ValueError:
                 record = {}
             done = root / "autograder" / "autograded" / student / assignment
-            if record.get("digest") == digest and (done.is_dir() or not record.get("success")):
+            cause = record.get("cause") or failure_cause(record.get("log", ""), assignment)
+            settled = done.is_dir() if record.get("success") else not _course_problem(cause)
+            if record.get("digest") == digest and settled:
                 records[student] = {**record, "skipped": True}
                 continue
         todo.append(student)
@@ -146,8 +185,14 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     failed = sorted(s for s, r in records.items() if not r.get("success"))
-    if failed:
-        print(f"not graded: {', '.join(failed)}", file=sys.stderr)
+    if failed:  # each cause once, with the students it stopped
+        causes: dict[str, list[str]] = {}
+        for student in failed:
+            record = records[student]
+            cause = record.get("cause") or failure_cause(record.get("log", ""), args.assignment)
+            causes.setdefault(cause or "see the logs in autograder/runs/", []).append(student)
+        for cause, students in causes.items():
+            print(f"not graded: {', '.join(students)}\n  cause: {cause}", file=sys.stderr)
         return 1
     return 0
 
