@@ -18,7 +18,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from cnncourse.nbgrader_course import Course
-from cnncourse.sandbox import probe
+from cnncourse.sandbox import cgroup, probe
 from hostile.corpus import A1, CONTROLS, CORPUS, Context, Layout
 
 LIMITS = {"CNNCOURSE_LIMIT_CELL_SECONDS": "25", "CNNCOURSE_LIMIT_SUBMISSION_SECONDS": "240",
@@ -146,6 +146,18 @@ def test_controls_differ_from_the_correct_submission(graded):
     full = scores[("good", A1)]
     for control in ("ctl_half", "ctl_runtime", "ctl_oserror", "ctl_baseexc"):
         assert scores[(control, A1)] < full
+
+
+def test_the_memory_limit_holds_or_the_run_says_why_not(graded):
+    """memory_touch is in the corpus where this machine can make memory cgroups (and must
+    be stopped, above); elsewhere the run must say, once, which limit it cannot enforce."""
+    run = graded[1]
+    if cgroup.base() is not None:
+        assert "memory_touch" in BY_NAME
+        assert "cannot be enforced" not in run.stderr
+    else:
+        assert "memory_touch" not in BY_NAME
+        assert run.stderr.count("cannot be enforced") == 1, run.stderr[-3000:]
 
 
 def test_nothing_reached_the_graders_loopback(graded):

@@ -11,7 +11,9 @@ Differences from nbgrader's own ``Execute``:
 - a cell keeps at most ``output_kb`` of output; the rest is dropped, with a note;
 - when the kernel dies (``os._exit``, CPU time limit, a killed jail) the notebook is not
   lost: the cell that was running and every later cell get an error output saying why,
-  so their tests score zero, and nbgrader goes on with the next submission.
+  so their tests score zero, and nbgrader goes on with the next submission;
+- where the sandbox's memory limit cannot be enforced (no memory cgroup can be made), it
+  says so once per process, on the log, before the first submission.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, default
 
-from cnncourse.sandbox import Limits, require_sandbox
+from cnncourse.sandbox import Limits, cgroup, require_sandbox
 from cnncourse.sandbox.manager import SandboxKernelManager, warm_server
 from cnncourse.sandbox.zygote import Zygote
 
@@ -64,6 +66,8 @@ class SandboxedExecute(Execute):
                                    "starting Python anew (root only; cnncourse.sandbox.zygote); "
                                    "CNNCOURSE_WARM_KERNELS=0 turns it off").tag(config=True)
 
+    _warned = False  # the memory-limit warning, once per process
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(*args, **kwargs)
@@ -92,6 +96,10 @@ class SandboxedExecute(Execute):
         if not self._sandboxed:
             self.log.warning("CNNCOURSE_UNSAFE_GRADING=1: student code runs WITHOUT the sandbox")
         self._limits = self.limits()
+        warning = cgroup.memory_limit_warning(self._limits)
+        if warning and not SandboxedExecute._warned:
+            SandboxedExecute._warned = True
+            self.log.warning("Sandbox: %s", warning)
         self.startup_timeout = int(self._limits.startup_seconds)
         self.timeout_func = self._cell_timeout
         self._deadline = time.monotonic() + self._limits.submission_seconds
@@ -123,6 +131,8 @@ class SandboxedExecute(Execute):
         finally:
             if self._records_dir:
                 shutil.rmtree(self._records_dir, ignore_errors=True)
+            if zygote is not None:  # stops once idle: nothing outlives the Autograde run
+                zygote.release()
         return nb, resources
 
     # -- trusted verdicts ---------------------------------------------------------------------

@@ -17,10 +17,13 @@ from traitlets import Any, Bool, Integer
 from cnncourse.sandbox import (DATA_MOUNT, HOME, LIB_MOUNT, SUBMISSION, WORK, Limits,
                                bwrap_command, is_root, runtime_binds)
 from cnncourse.sandbox.cgroup import MemoryCgroup, enter_then_exec
+from cnncourse.sandbox.cgroup import base as cgroup_base
 from cnncourse.sandbox.cgroup import name as cgroup_name
 from cnncourse.sandbox.zygote import Zygote, relay_command
 
-SLOT_DIR = os.path.join(tempfile.gettempdir(), "cnncourse-sandbox-slots")
+# Slots (sandbox uids) are machine-wide: every grader on the machine, whatever its TMPDIR,
+# locks them in the same root-only folder (the first of these that can be made).
+SLOT_DIRS = ("/run/cnncourse/slots", "/var/lib/cnncourse/slots")
 WARM_ENV = "CNNCOURSE_WARM_KERNELS"
 
 
@@ -55,7 +58,8 @@ def jail_env() -> dict[str, str]:
 
 def warm_server(limits: Limits) -> Zygote | None:
     """This process's warm-kernel server, or None: not root, turned off with
-    CNNCOURSE_WARM_KERNELS=0, or it cannot start here (kernels then start cold)."""
+    CNNCOURSE_WARM_KERNELS=0, or it cannot start here (kernels then start cold). The caller
+    holds it until ``release()`` (then it stops once idle: Zygote.release)."""
     if not is_root() or os.environ.get(WARM_ENV, "1") == "0":
         return None
     return Zygote.shared(jail_env(), limits)
@@ -74,13 +78,29 @@ def _copy_tree(src: str, dst: str, uid: int | None) -> None:
                 os.chown(name, uid, uid, follow_symlinks=False)
 
 
+def slot_dir() -> str:
+    """The machine-wide folder of slot locks (root only, mode 0700)."""
+    errors = []
+    for folder in SLOT_DIRS:
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            if os.stat(folder).st_uid != 0 or not os.access(folder, os.W_OK):
+                raise PermissionError(f"{folder} is not root's")
+            return folder
+        except OSError as exc:
+            errors.append(f"{folder}: {exc}")
+    raise RuntimeError(f"no folder for the sandbox slots: {'; '.join(errors)}")
+
+
 class _Slot:
-    """A sandbox uid held for the kernel's lifetime (flock on a file, freed if we die)."""
+    """A sandbox uid held for the kernel's lifetime (flock on a file in :func:`slot_dir`,
+    shared by every grader on the machine; freed if we die)."""
 
     def __init__(self, base: int, count: int = 256):
-        os.makedirs(SLOT_DIR, mode=0o755, exist_ok=True)
+        folder = slot_dir()
         for k in range(count):
-            fd = os.open(os.path.join(SLOT_DIR, f"slot-{k}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(os.path.join(folder, f"slot-{base + k}.lock"),
+                         os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -121,10 +141,10 @@ class SandboxKernelManager(AsyncKernelManager):
                            "cnncourse.sandbox.zygote) instead of starting Python anew")
 
     _slot = None
+    _zygote = None
     _staging = None
     _log = None
     _cgroup = None
-    _owns_cgroup = False
     _oom_base = 0
     _oom_final = 0
 
@@ -132,9 +152,17 @@ class SandboxKernelManager(AsyncKernelManager):
         return self.limits or Limits.from_env()
 
     async def _async_pre_start_kernel(self, **kw: t.Any):
+        try:
+            return await self._pre_start(**kw)
+        except BaseException:
+            self._release()
+            raise
+
+    async def _pre_start(self, **kw: t.Any):
         limits = self._limits()
         submission = os.path.abspath(kw.pop("cwd", None) or os.getcwd())
         zygote = warm_server(limits) if self.sandboxed and self.warm and is_root() else None
+        self._zygote = zygote  # held (not stopped when idle) until the kernel is gone
         self._staging = tempfile.mkdtemp(prefix="cnncs-", dir=zygote.spool if zygote else None)
         uid = None
         if self.sandboxed and is_root():
@@ -174,15 +202,19 @@ class SandboxKernelManager(AsyncKernelManager):
             cmd = inner
         if self.records_dir:
             env["CNNCOURSE_RECORD_DIR"] = self.records_dir
-        if zygote is None:  # all the kernel's processes in one memory cgroup, where possible
-            self._cgroup = MemoryCgroup.create(cgroup_name("kernel", os.path.basename(self._staging)),
+        # All the kernel's processes in one memory cgroup of its own, where possible: a
+        # cold kernel's jail enters it before bwrap starts; a warm kernel's forked child
+        # enters it before anything else (the relay passes it to the server).
+        label = os.path.basename(self._staging)
+        if zygote is None:
+            self._cgroup = MemoryCgroup.create(cgroup_name("kernel", label),
                                                limits.sandbox_memory_mb)
             cmd = enter_then_exec(cmd, self._cgroup)
-            self._owns_cgroup = True
-        else:  # the server's cgroup: it runs one kernel at a time
-            self._cgroup = zygote.cgroup
-            self._owns_cgroup = False
-            zygote.set_kernel_memory(limits.sandbox_memory_mb)
+        else:
+            self._cgroup = zygote.kernel_cgroup(label, limits.sandbox_memory_mb)
+        if self._cgroup is None and cgroup_base() is not None and limits.sandbox_memory_mb > 0:
+            self.log.warning("sandbox: no memory cgroup could be made for this kernel; only the "
+                             "per-process memory limit holds for it")
         self._oom_base = self._cgroup.oom_kills() if self._cgroup else 0
         if zygote:  # a warm kernel: forked by the server, reached through the relay
             copy = os.path.join(self._staging, "submission")
@@ -191,7 +223,8 @@ class SandboxKernelManager(AsyncKernelManager):
             fd, request_file = tempfile.mkstemp(prefix="request-", dir=zygote.spool)
             with os.fdopen(fd, "w") as f:
                 json.dump({"argv": kernel_args, "env": env, "config": config, "uid": uid,
-                           "disk_mb": limits.disk_mb}, f)
+                           "disk_mb": limits.disk_mb,
+                           "cgroup_procs": self._cgroup.procs if self._cgroup else None}, f)
             cmd = relay_command(zygote, request_file)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
         else:
@@ -238,8 +271,7 @@ class SandboxKernelManager(AsyncKernelManager):
             self._slot = None
         if self._cgroup is not None:
             self._oom_final = self.oom_kills()
-            if self._owns_cgroup:
-                self._cgroup.remove()
+            self._cgroup.remove()
             self._cgroup = None
         if self._log is not None:
             self._log.close()
@@ -247,3 +279,6 @@ class SandboxKernelManager(AsyncKernelManager):
         if self._staging and os.path.isdir(self._staging):
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
+        if self._zygote is not None:
+            self._zygote.release()
+            self._zygote = None

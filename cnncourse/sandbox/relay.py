@@ -2,9 +2,11 @@
 
 jupyter_client starts this instead of the kernel command when kernels are warm
 (:mod:`cnncourse.sandbox.zygote`). It sends the request and its own stdin, stdout and
-stderr (the kernel's log) to the kernel server, then waits: it lives exactly as long as the
-kernel and exits with the kernel's status (128 + N when signal N killed it). Killing it
-kills the kernel. Standard library only, so that it starts in milliseconds.
+stderr (the kernel's log) to the kernel server -- and, where the kernel has a memory
+cgroup, that cgroup's ``cgroup.procs`` opened for writing, which the forked kernel writes
+itself into -- then waits: it lives exactly as long as the kernel and exits with the
+kernel's status (128 + N when signal N killed it). Killing it kills the kernel. Standard
+library only, so that it starts in milliseconds.
 """
 
 import json
@@ -18,9 +20,15 @@ def main() -> int:
     with open(request_file, "rb") as f:
         request = f.read()
     os.unlink(request_file)
+    fds = [0, 1, 2]
+    procs = json.loads(request).get("cgroup_procs")
+    if procs:  # no cgroup, no kernel: the server refuses a request without it
+        fds.append(os.open(procs, os.O_WRONLY | os.O_CLOEXEC))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(sock_path)
-    socket.send_fds(sock, [request], [0, 1, 2])
+    socket.send_fds(sock, [request], fds)
+    for fd in fds[3:]:
+        os.close(fd)
     reply = b""
     while True:
         chunk = sock.recv(4096)

@@ -26,6 +26,19 @@ the server, stays alive exactly as long as the kernel and exits with its status;
 The server itself stays root in its jail with only the capabilities listed in :data:`CAPS`;
 its socket and spool folder are not reachable from the kernels (another uid, another PID
 namespace, mode 0600/0711).
+
+Memory: where memory cgroups can be made (:mod:`cnncourse.sandbox.cgroup`), the server runs
+in the ``server`` child of its own group, and every kernel gets a sibling ``kernel-LABEL``
+limited to ``Limits.sandbox_memory_mb``. The relay opens that cgroup's ``cgroup.procs`` and
+hands it to the server with the kernel's log; the forked child writes itself into it before
+anything else, so the kernel, its init and everything the student starts are charged
+there, and only there.
+
+Lifetime: the server lives while something uses it -- a graded notebook
+(:class:`cnncourse.sandbox.execute.SandboxedExecute`) or a kernel -- and stops, with its
+spool folder and cgroups, :data:`IDLE_SECONDS` after the last use ends (so a Jupyter server
+that ran the formgrader's Autograde does not keep it), when its grader process exits, or
+when a multiprocessing worker ends.
 """
 
 from __future__ import annotations
@@ -43,6 +56,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from cnncourse.sandbox.cgroup import MemoryCgroup, enter_then_exec
@@ -60,6 +74,9 @@ SOCKET_NAME = "zygote.sock"
 # Where the spool folders go: the same path in the grader and in the jail, and not under a
 # folder that each kernel covers with its own tmpfs (/tmp, the home folder).
 SPOOL_BASE = "/var/tmp"
+# Seconds a server with nothing to do waits before it stops (CNNCOURSE_WARM_IDLE_SECONDS).
+IDLE_SECONDS = 5.0
+IDLE_ENV = "CNNCOURSE_WARM_IDLE_SECONDS"
 _MAX_REQUEST = 1 << 20
 
 # -- Linux calls that Python's os module lacks (3.11) ------------------------------------------
@@ -153,9 +170,18 @@ def _exit_code(status: int) -> int:
 
 # -- in the jail ------------------------------------------------------------------------------
 def _kernel_process(request: dict, fds: list[int]) -> None:
-    """Child of the server (root in the jail): namespaces, init, then the kernel. Never returns."""
+    """Child of the server (root in the jail): its memory cgroup, namespaces, init, then the
+    kernel. Never returns."""
     from cnncourse.sandbox import DATA_MOUNT, HOME
     try:
+        if len(fds) > 3:  # the kernel's cgroup.procs, opened by the grader's relay
+            try:
+                os.write(fds[3], b"0")  # this process, then all it forks, are charged there
+            finally:
+                os.close(fds[3])
+                fds = fds[:3]
+        elif request.get("cgroup_procs"):
+            raise OSError("its memory cgroup was not passed")
         _die_with_parent()
         _c("unshare", _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC)
         _c("mount", b"none", b"/", None, ctypes.c_ulong(_MS_REC | _MS_PRIVATE), None)
@@ -233,10 +259,13 @@ def serve(path: str) -> None:
             if sock is listener:
                 conn, _ = listener.accept()
                 try:
-                    msg, fds, _, _ = socket.recv_fds(conn, _MAX_REQUEST, 3)
+                    msg, fds, _, _ = socket.recv_fds(conn, _MAX_REQUEST, 4)
                     request = json.loads(msg)
-                    if len(fds) != 3:
-                        raise ValueError("stdin, stdout and stderr are needed")
+                    if len(fds) != (4 if request.get("cgroup_procs") else 3):
+                        for fd in fds:
+                            os.close(fd)
+                        raise ValueError("stdin, stdout, stderr (and the memory cgroup) "
+                                         "are needed")
                 except (OSError, ValueError) as exc:
                     conn.sendall(json.dumps({"error": str(exc)}).encode())
                     conn.close()
@@ -287,10 +316,14 @@ def _kill(pid: int) -> None:
 
 # -- in the grader ----------------------------------------------------------------------------
 class Zygote:
-    """The grader's handle on its kernel server: started on first use, one per process."""
+    """The grader's handle on its kernel server: started on first use, one per process,
+    stopped when idle (:meth:`release`) or when the process ends."""
 
     _shared: "Zygote | None" = None
     _failed: str | None = None
+    _lock = threading.RLock()
+    _exit_hooks = False
+    _running: "set[Zygote]" = set()  # closed at exit, even one no longer _shared
 
     def __init__(self, env: dict, limits, startup_seconds: float = 120.0):
         from cnncourse.sandbox import bwrap_command
@@ -301,17 +334,25 @@ class Zygote:
         self.socket_path = os.path.join(self.spool, SOCKET_NAME)
         cmd = bwrap_command([sys.executable, "-m", "cnncourse.sandbox.zygote", self.socket_path],
                             None, self.spool, None, limits, caps=CAPS)
-        # Its kernels, one at a time, are in its memory cgroup (where there can be one); the
-        # OOM killer picks the students' processes (500) before the server's (-1000 where
-        # the grader may lower it, else 0).
-        self.cgroup = MemoryCgroup.create(cgroup_name("server", os.path.basename(self.spool)),
-                                          limits.sandbox_memory_mb + 4096)
-        self.baseline_mb = 0
+        # A memory cgroup group (where there can be one): the server in its child "server",
+        # each kernel in a child of its own (kernel_cgroup). The server's children keep its
+        # oom_score_adj until the kernel sets 500: the OOM killer picks the student's.
+        self._leases = 0
+        self._timer = None
+        self._closed = False
+        self.group = MemoryCgroup.create(cgroup_name("server", os.path.basename(self.spool)), None)
+        self.cgroup = self.group.child("server", None) if self.group is not None else None
         cmd = enter_then_exec(cmd, self.cgroup, oom_score_adj=-1000)
         self._log = os.fdopen(os.open(os.path.join(self.spool, "zygote.log"),
                                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
-        self.proc = subprocess.Popen(cmd, env=env, cwd="/", stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=self._log, start_new_session=True)
+        self.proc = None
+        try:
+            self.proc = subprocess.Popen(cmd, env=env, cwd="/", stdin=subprocess.DEVNULL,
+                                         stdout=self._log, stderr=self._log,
+                                         start_new_session=True)
+        except OSError:
+            self.close()
+            raise
         end = time.monotonic() + startup_seconds
         while not os.path.exists(self.socket_path):
             if self.proc.poll() is not None or time.monotonic() > end:
@@ -319,37 +360,77 @@ class Zygote:
                 self.close()
                 raise RuntimeError(f"the warm-kernel server did not start: {log}")
             time.sleep(0.02)
-        if self.cgroup is not None:
-            self.baseline_mb = self.cgroup.usage_mb()  # the server's own share
 
-    def set_kernel_memory(self, limit_mb: int) -> None:
-        """The next kernel may use ``limit_mb`` besides what the server itself holds."""
-        if self.cgroup is not None:
-            self.cgroup.set_limit(self.baseline_mb + limit_mb)
+    def kernel_cgroup(self, label: str, limit_mb: int) -> MemoryCgroup | None:
+        """A memory cgroup of its own for the next kernel (None where there are none)."""
+        if self.group is None:
+            return None
+        return self.group.child(f"kernel-{label}", limit_mb)
 
     @classmethod
     def shared(cls, env: dict, limits) -> "Zygote | None":
         """The running server of this process (started now if needed), or None when it
-        cannot start here (then kernels start cold, as before; the reason is kept)."""
-        if cls._shared is not None and cls._shared.alive():
-            return cls._shared
-        if cls._shared is not None:
-            cls._shared.close()
-        if cls._failed is not None:
-            return None
-        try:
-            cls._shared = cls(env, limits)
-        except (OSError, RuntimeError) as exc:
-            cls._failed = str(exc)
-            cls._shared = None
-            return None
-        atexit.register(cls._shared.close)
+        cannot start here (then kernels start cold, as before; the reason is kept).
+        The caller holds it until it calls :meth:`release`."""
+        with cls._lock:
+            zygote = cls._shared
+            if zygote is not None and not zygote.alive():
+                zygote.close()
+                zygote = None
+            if zygote is None:
+                if cls._failed is not None:
+                    return None
+                try:
+                    zygote = cls(env, limits)
+                except (OSError, RuntimeError) as exc:
+                    cls._failed = str(exc)
+                    return None
+                cls._shared = zygote
+                cls._running.add(zygote)
+                cls._register_exit_hooks()
+            zygote._leases += 1
+            if zygote._timer is not None:
+                zygote._timer.cancel()
+                zygote._timer = None
+            return zygote
+
+    def release(self) -> None:
+        """One user is done with the server; when none is left it stops after
+        ``CNNCOURSE_WARM_IDLE_SECONDS`` (default :data:`IDLE_SECONDS`) unless used again."""
+        with Zygote._lock:
+            self._leases = max(0, self._leases - 1)
+            if self._leases or self._closed:
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(float(os.environ.get(IDLE_ENV) or IDLE_SECONDS),
+                                          self._close_if_idle)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _close_if_idle(self) -> None:
+        with Zygote._lock:
+            if self._leases or self._closed:
+                return
+            self.close()
+
+    @classmethod
+    def _close_all(cls) -> None:
+        with cls._lock:
+            for zygote in list(cls._running):
+                zygote.close()
+
+    @classmethod
+    def _register_exit_hooks(cls) -> None:
+        if cls._exit_hooks:
+            return
+        cls._exit_hooks = True
+        atexit.register(cls._close_all)
         try:  # multiprocessing workers leave through os._exit: atexit does not run there
             from multiprocessing import util
-            util.Finalize(cls._shared, cls._shared.close, exitpriority=10)
+            util.Finalize(None, cls._close_all, exitpriority=10)
         except Exception:  # noqa: BLE001
             pass
-        return cls._shared
 
     def alive(self) -> bool:
         return self.proc.poll() is None and os.path.exists(self.socket_path)
@@ -362,15 +443,27 @@ class Zygote:
             return ""
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        """Stop the server and every kernel it forked; remove its spool folder and cgroups."""
+        with Zygote._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if Zygote._shared is self:
+                Zygote._shared = None
+            Zygote._running.discard(self)
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.proc.wait()
         self._log.close()
-        if self.cgroup is not None:
-            self.cgroup.remove()
+        if self.group is not None:
+            self.group.remove()
         shutil.rmtree(self.spool, ignore_errors=True)
-        if Zygote._shared is self:
-            Zygote._shared = None
 
 
 def relay_command(zygote: Zygote, request_file: str) -> list[str]:

@@ -357,8 +357,9 @@ if cgroup.base() is not None:
         Hostile("memory_touch", solved(wrap_calls("conv2d_naive", """
             global _hog
             _hog = []
-            # 18 blocks of 2**25 float32 (128 MiB) = 2.25 GiB, written: with the ~3.2 GiB torch
-            # maps, under the 6 GiB address-space limit; over the run's 2 GiB sandbox limit
+            # 18 blocks of 2**25 float32 (128 MiB) = 2.25 GiB, written. A cold kernel maps
+            # ~3.2 GiB, a warm one ~3.9 GiB: the 17th block would pass the 6 GiB address-space
+            # limit there, but the kernel's own cgroup (the run's 2 GiB) is full by the 16th
             for _ in range(18):
                 _hog.append(torch.ones(2**25, dtype=torch.float32))""", first_only=True)),
                 fails=lambda L: L.graded_from(L.first_call("conv2d_naive")),
