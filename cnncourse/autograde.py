@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -87,6 +88,9 @@ _API = None
 
 def _init_worker(config_dir: str) -> None:
     global _API
+    # Terminated (an interrupted run): leave through SystemExit, so that multiprocessing's
+    # finalizers stop this worker's warm-kernel server and remove its spool and cgroups.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     os.chdir(config_dir)
     bin_dir = os.path.dirname(sys.executable)
     os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
@@ -154,6 +158,10 @@ def autograde(assignment: str, jobs: int | None = None, force: bool = False,
     jobs = max(1, min(jobs or os.cpu_count() or 1, max(1, len(todo))))
     echo(f"{assignment}: {len(found)} submissions, {len(records)} already graded, "
          f"{len(todo)} to grade with {jobs} worker(s)")
+    from cnncourse.sandbox import Limits, cgroup
+    warning = cgroup.memory_limit_warning(Limits.from_env())
+    if warning:
+        echo(f"WARNING: {warning}")
     if todo:
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(config_dir),),
@@ -165,6 +173,8 @@ def autograde(assignment: str, jobs: int | None = None, force: bool = False,
                 records[rec["student"]] = rec
                 status = "ok" if rec["success"] else "NOT GRADED (see its log in autograder/runs/)"
                 echo(f"[{i}/{len(todo)}] {rec['student']}: {status} in {rec['seconds']:.1f} s")
+            pool.close()  # workers end normally: their servers, spools and cgroups go with them
+            pool.join()
     return records
 
 

@@ -60,3 +60,32 @@ def run_in_kernel(code: str, submission: str, warm: bool = True, timeout: float 
     """Start a kernel (warm: forked by the server; else cold, its own bwrap) in the sandbox
     on the folder ``submission``, run ``code``, stop the kernel."""
     return asyncio.run(_run(code, submission, warm, timeout))
+
+
+def grader_traces() -> set[str]:
+    """The warm servers' spool folders and the sandbox cgroups on this machine now."""
+    import glob
+    import os
+
+    from cnncourse.sandbox import cgroup
+    from cnncourse.sandbox.zygote import SPOOL_BASE
+    found = set(glob.glob(os.path.join(SPOOL_BASE, "cnncs-spool-*")))
+    if cgroup.base() is not None:
+        found |= set(glob.glob(os.path.join(cgroup.base()[0], "cnncourse-*")))
+    return found
+
+
+def left_behind(before: set[str]) -> list[str]:
+    """Traces that appeared since ``before`` and whose grader process is gone: what a run
+    left behind (``cnncs-spool-PID-*``, ``cnncourse-PID-*``)."""
+    import os
+    left = []
+    for path in sorted(grader_traces() - before):
+        try:
+            pid = int(os.path.basename(path).split("-")[2 if "spool" in path else 1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            left.append(path)
+        except (ValueError, IndexError, PermissionError):
+            pass
+    return left

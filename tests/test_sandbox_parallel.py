@@ -9,6 +9,7 @@ interruption (one submission's result lost) only that submission is graded again
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 from cnncourse import sandbox
 from cnncourse.nbgrader_course import (BIN, REPO_ROOT, Course, nbgrader_env, release_notebook,
                                        solved_notebook)
+from sandbox_kernel import grader_traces, left_behind
 
 A1 = "a1_conv_forward"
 
@@ -40,7 +42,9 @@ def course(tmp_path_factory):
     course.submit("untouched", A1, release_notebook(A1))
     course.submit("wrong", A1, solved_notebook(A1, edit=wrong))
     course.submit("unreadable", A1, "{ not a notebook")
+    before = grader_traces()
     first = run_wrapper(course, "--jobs", "2")
+    first.left_behind = left_behind(before)
     return course, first, course.export()
 
 
@@ -54,6 +58,15 @@ def test_two_workers_grade_everyone(course):
     assert first.returncode == 1 and "not graded: unreadable" in first.stderr
     record = json.loads((course.root / "autograder" / "runs" / A1 / "good.json").read_text())
     assert record["success"] and record["seconds"] > 0
+
+
+def test_a_run_leaves_no_server_spool_or_cgroup_behind(course):
+    _, first, _ = course
+    assert first.left_behind == [], first.left_behind
+    if os.geteuid() == 0:  # a warm server ran (or the run says why not)
+        assert "warm-kernel server" in first.stdout + first.stderr or \
+            any("warm-kernel server" in r.read_text() for r in
+                (course[0].root / "autograder" / "runs" / A1).glob("*.json"))
 
 
 def test_a_second_run_skips_what_is_graded_and_an_interrupted_one_resumes(course):
