@@ -9,19 +9,22 @@
   ``cnncourse`` package (read-only, at ``/opt/cnncourse-lib``), MNIST (read-only), a copy
   of the submission folder in a size-limited tmpfs, and nothing else: no gradebook, no
   ``solutions/``, no other student, no home folder, no network (only its own loopback);
-- when the grader is root, the kernel drops to a dedicated uid (one per concurrent sandbox,
-  ``uid_base + slot``) with no capabilities and ``no_new_privs``; otherwise it runs as the
-  grader's uid inside a user namespace (same file-system and network isolation);
+- when the grader is root, the kernel drops to a dedicated uid (one per concurrent sandbox
+  on the machine, ``uid_base + slot``; the slots are locked in ``/run/cnncourse/slots``,
+  shared by every grader) with no capabilities and ``no_new_privs``; otherwise it runs as
+  the grader's uid inside a user namespace (same file-system and network isolation);
 - the kernel talks to nbgrader over ZMQ ``ipc`` sockets in a private folder bound into the
   jail (no TCP port is needed, loopback is not shared);
 - resource limits (:class:`Limits`) bound wall time per cell and per submission, CPU
   time, address space, processes, file size, tmpfs size and captured output, and, where
   the grader may make memory cgroups, the memory of all the sandbox's processes together
-  (:mod:`cnncourse.sandbox.cgroup`).
+  (:mod:`cnncourse.sandbox.cgroup`: a cgroup of the sandbox's own); where it may not,
+  grading says so once at start-up.
 
 As root, kernels are *warm* (:mod:`cnncourse.sandbox.zygote`): one server per grader
-process, in such a jail with torch already imported, forks each kernel into new namespaces
-and fresh tmpfs and drops it to the slot's uid; ``CNNCOURSE_WARM_KERNELS=0`` turns it off.
+process, in such a jail with torch already imported, forks each kernel into new namespaces,
+its own memory cgroup and fresh tmpfs and drops it to the slot's uid; it stops when its
+process ends or a few seconds after its last use; ``CNNCOURSE_WARM_KERNELS=0`` turns it off.
 
 Where bubblewrap cannot run (no user namespaces, a container without the privilege,
 bwrap missing), grading refuses to start unless ``CNNCOURSE_UNSAFE_GRADING=1`` is set;
