@@ -53,13 +53,18 @@ def test_apply_kernel_detects_a_wrong_padding_mode(wrong_mode):
         check_apply_kernel(always)
 
 
-def test_apply_kernel_may_not_use_f_pad():
-    def with_pad(image, kernel, padding_mode="zeros"):
-        F.pad(image[None], (1, 1, 1, 1))
-        return apply_kernel(image, kernel, padding_mode)
+def test_apply_kernel_may_not_use_f_pad_reflect_replicate_circular():
+    def with_pad(mode):
+        def fn(image, kernel, padding_mode="zeros"):
+            F.pad(image[None], (1, 1, 1, 1), mode=mode)
+            return apply_kernel(image, kernel, padding_mode)
+        return fn
 
-    with pytest.raises(CheckFailure, match="torch.nn.functional.pad"):
-        check_apply_kernel(with_pad)
+    for mode in ("reflect", "replicate", "circular"):
+        with pytest.raises(CheckFailure, match=f"torch.nn.functional.pad with mode='{mode}'"):
+            check_apply_kernel(with_pad(mode))
+    check_apply_kernel(with_pad("constant"))  # adding zeros is allowed
+    assert F.pad.__name__ == "pad"  # restored afterwards
 
 
 def test_hidden_cases_differ_from_visible_and_between_seeds():
@@ -124,8 +129,11 @@ def test_stub_and_wrong_types_fail():
     with pytest.raises(CheckFailure, match="dtype torch.float32"):
         check_conv2d(lambda x, w, b=None, **kw: conv2d_naive(x, w, b, **kw).float(), "basic")
 
-    with pytest.raises(CheckFailure, match="returned 3.0, expected 3"):
-        check_conv_output_size(lambda *a, **k: float(conv_output_size(*a, **k)))
+    check_conv_output_size(lambda *a, **k: float(conv_output_size(*a, **k)))  # 3.0 is 3
+    with pytest.raises(CheckFailure, match="returned 4.0, expected 3"):
+        check_conv_output_size(lambda *a, **k: float(conv_output_size(*a, **k) + 1))
+    with pytest.raises(CheckFailure, match=r"returned '3' \(str\), not a Python number; return an int"):
+        check_conv_output_size(lambda *a, **k: str(conv_output_size(*a, **k)))
 
 
 def test_ignoring_dilation_fails_only_where_dilation_matters():

@@ -12,7 +12,9 @@ functions with PyTorch over a grid of cases. ``topic`` selects one graded part:
 Each topic varies only its own arguments (stride 1, no padding, no dilation, one group
 elsewhere), so one misunderstanding costs one graded part.
 
-``check_apply_kernel(fn)`` checks a same-size filter of a photo with the four padding modes.
+``check_apply_kernel(fn)`` checks a same-size filter of a photo with the four padding modes;
+``F.pad`` may add zeros there (mode ``"constant"``, also inside ``conv2d_naive``), its
+``"reflect"``, ``"replicate"`` and ``"circular"`` modes are forbidden.
 """
 
 from __future__ import annotations
@@ -245,7 +247,12 @@ def check_conv_output_size(conv_output_size, family: str = "visible", seed: int 
 # --- applying a kernel to a photo -----------------------------------------------------
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-FORBIDDEN_PAD = FORBIDDEN_CONV + ("torch.nn.functional.pad",)
+#: apply_kernel teaches the padding modes: F.pad may add zeros (mode "constant", e.g. for
+#: conv2d_naive's padding), but its other modes, which nn.ReflectionPad2d & co. call too,
+#: raise while apply_kernel is checked.
+FORBIDDEN_PAD = FORBIDDEN_CONV + ("torch.nn.functional.pad[mode=reflect|replicate|circular]",)
+FORBIDDEN_PAD_REASON = ("pad with the reflect, replicate and circular modes yourself, with "
+                        "indexing (F.pad may add zeros), and use your conv2d_naive.")
 _APPLY_HINT = ("pad by (kH // 2, kW // 2) on each side with the given mode (zeros: 0; "
                "reflect: mirror without repeating the edge; replicate: repeat the edge; "
                "circular: wrap around), then cross-correlate each channel with the kernel; "
@@ -325,8 +332,7 @@ def check_apply_kernel(apply_kernel, family: str = "visible", seed: int = 0):
     """Compare ``apply_kernel(image, kernel, padding_mode)`` with ``F.pad`` + ``F.conv2d``."""
     return run_cases(apply_kernel, "apply_kernel", apply_kernel_cases(family, seed),
                      _apply_kernel_reference, what="apply_kernel", family=family,
-                     forbidden=FORBIDDEN_PAD,
-                     forbidden_reason="pad with indexing and use your conv2d_naive.")
+                     forbidden=FORBIDDEN_PAD, forbidden_reason=FORBIDDEN_PAD_REASON)
 
 
 __all__ = ["TOPICS", "PADDING_MODES", "check_apply_kernel", "check_conv2d", "check_conv_output_size",

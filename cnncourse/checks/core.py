@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import importlib
+import inspect
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -116,6 +118,82 @@ def tensor_mismatch(actual, expected: torch.Tensor, rtol: float, atol: float) ->
     return None
 
 
+#: What a returned number may be: Python's own. (The autograder's records keep the value
+#: of these and of plain tensors, but only the type's name of a NumPy scalar.)
+PYTHON_NUMBERS = (int, float)
+
+
+def _describe(value) -> str:
+    """A returned value for a message: its repr and type for plain Python values, its type
+    otherwise (the same text in the notebook and in the autograder, which keeps no more)."""
+    if value is None or type(value) in (int, float, bool, str):
+        return f"{value!r} ({type(value).__name__})"
+    if type(value) is torch.Tensor:
+        return f"a tensor {_short(value)}"
+    return f"a value of type {type(value).__name__}"
+
+
+def _not_a_number(actual, expected) -> str | None:
+    """Why ``actual`` cannot stand for the number ``expected`` (its type), or None:
+    "<what it is>; return <what>: <how>".
+
+    An int is expected as a Python int, or as a float with an integral value (1234.0: a
+    natural transcription of a formula with ``/``; a non-integral float is a wrong value,
+    not a wrong type); a float as a Python int or float. bool, NumPy scalars, tensors and
+    anything else are refused, saying what to change."""
+    if type(actual) in PYTHON_NUMBERS:
+        return None
+    want, convert = ("an int", "int(...)") if type(expected) is int else ("a number", "float(...)")
+    if actual is None:
+        return f"None; return {want}"
+    if isinstance(actual, torch.Tensor):
+        return f"{_describe(actual)}; return {want}: {convert} or .item()"
+    return f"{_describe(actual)}, not a Python number; return {want}: {convert}"
+
+
+def _same_number(actual, expected, tol: dict) -> bool:
+    if type(expected) is int:
+        return actual == expected  # exact; 1234.0 == 1234
+    err = abs(actual - expected)
+    return bool(err <= tol["atol"] + tol["rtol"] * abs(expected))  # False for nan
+
+
+def value_mismatch(actual, expected, tol: dict | None = None) -> str | None:
+    """Why the returned ``actual`` is not ``expected``, or None: the one comparison of
+    returned values that the checks share.
+
+    - a tensor: :func:`tensor_mismatch` (type, dtype, device, shape, values within ``tol``);
+    - a number: a Python int or float (see :func:`_not_a_number`); an int must be equal
+      exactly (``1234.0`` is 1234), a float within ``tol`` (``rtol``, ``atol``);
+    - a tuple of numbers (a pair, ...): a tuple or a list of as many numbers, each as above;
+    - anything else: the same type and ``==``.
+    """
+    tol = tol or FLOAT64_TOL
+    if isinstance(expected, torch.Tensor):
+        return tensor_mismatch(actual, expected, **tol)
+    if type(expected) in PYTHON_NUMBERS:
+        problem = _not_a_number(actual, expected)
+        if problem is not None:
+            return f"returned {problem}"
+        return None if _same_number(actual, expected, tol) else f"returned {actual!r}, expected {expected!r}"
+    if type(expected) is tuple and all(type(e) in PYTHON_NUMBERS for e in expected):
+        if not isinstance(actual, (tuple, list)):  # a list, a namedtuple: fine
+            return (f"returned {_describe(actual)}; return a tuple of {len(expected)} numbers, "
+                    f"like {expected!r}")
+        if len(actual) != len(expected):
+            return f"returned {len(actual)} numbers, expected {len(expected)}: {expected!r}"
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            problem = _not_a_number(a, e)
+            if problem is not None:
+                return f"element {i} is {problem}"
+        if not all(_same_number(a, e, tol) for a, e in zip(actual, expected)):
+            return f"returned {tuple(actual)!r}, expected {expected!r}"
+        return None
+    if type(actual) is not type(expected) or actual != expected:
+        return f"returned {actual!r}, expected {expected!r}"
+    return None
+
+
 def _resolve(dotted: str):
     module_name, attr = dotted.rsplit(".", 1)
     try:
@@ -125,49 +203,86 @@ def _resolve(dotted: str):
         return getattr(owner, name), attr
 
 
+_SPEC = re.compile(r"(?P<name>[\w.]+)(?:\[(?P<param>\w+)=(?P<values>[^\]]+)\])?")
+
+
+def parse_forbidden(spec: str) -> tuple[str, str | None, tuple[str, ...]]:
+    """``"torch.nn.functional.pad[mode=reflect|replicate|circular]"`` ->
+    ``("torch.nn.functional.pad", "mode", ("reflect", "replicate", "circular"))``: the
+    function is forbidden only when that argument (passed by keyword or by position, or
+    its default) is one of the values. A plain dotted name forbids every call:
+    ``("torch.nn.functional.conv2d", None, ())``. Specs are strings, so that the
+    autograder can send them to the student's kernel."""
+    match = _SPEC.fullmatch(spec)
+    if match is None:
+        raise ValueError(f"not a forbidden-call spec: {spec!r}")
+    values = tuple(match["values"].split("|")) if match["values"] else ()
+    return match["name"], match["param"], values
+
+
+def _blocker(spec: str, original: Callable, reason: str) -> Callable:
+    """What stands for ``original`` while it is forbidden: raises ForbiddenCall on the calls
+    the spec forbids, and calls ``original`` on the others."""
+    dotted, param, values = parse_forbidden(spec)
+    if param is None:
+        def blocked(*args, **kwargs):
+            raise ForbiddenCall(f"your code called {dotted}, which this exercise forbids: {reason}")
+        return blocked
+    signature = inspect.signature(original)
+
+    def blocked_some(*args, **kwargs):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:  # wrong arguments: the original says what is wrong
+            return original(*args, **kwargs)
+        bound.apply_defaults()
+        value = bound.arguments.get(param)
+        # str.__str__: the text itself, whatever a str subclass claims about equality
+        if isinstance(value, str) and (value := str.__str__(value)) in values:
+            raise ForbiddenCall(f"your code called {dotted} with {param}={value!r}, which this "
+                                f"exercise forbids: {reason}")
+        return original(*args, **kwargs)
+    return blocked_some
+
+
 @contextlib.contextmanager
 def forbid_calls(names: Iterable[str], reason: str, student_fns: Iterable[Callable] = ()):
     """Make the named functions (``"torch.nn.functional.conv2d"``, …) raise while active.
 
-    Also replaces any global or closure variable of the student's functions that refers to
-    one of them (``from torch.nn.functional import conv2d``).
+    A name may restrict one argument (see :func:`parse_forbidden`):
+    ``"torch.nn.functional.pad[mode=reflect|replicate|circular]"`` forbids only those
+    modes, and ``F.pad`` adding zeros still works. Also replaces any global or closure
+    variable of the student's functions that refers to one of them
+    (``from torch.nn.functional import conv2d``).
     """
     saved = []
-    forbidden_objects = {}
-    for dotted in names:
+    blockers = {}  # id(original) -> what stands for it
+    for spec in names:
+        dotted, _, _ = parse_forbidden(spec)
         module, attr = _resolve(dotted)
         original = getattr(module, attr)
-        forbidden_objects[id(original)] = dotted
-
-        def blocked(*args, __name=dotted, **kwargs):
-            raise ForbiddenCall(f"your code called {__name}, which this exercise forbids: {reason}")
-
+        blocker = _blocker(spec, original, reason)
+        blockers[id(original)] = blocker
         saved.append((module, attr, original))
-        setattr(module, attr, blocked)
+        setattr(module, attr, blocker)
     for fn in student_fns:
         namespace = getattr(fn, "__globals__", None)
         if namespace is None:
             continue
         for key, value in list(namespace.items()):
-            dotted = forbidden_objects.get(id(value))
-            if dotted is not None:
-                def blocked(*args, __name=dotted, **kwargs):
-                    raise ForbiddenCall(
-                        f"your code called {__name}, which this exercise forbids: {reason}")
+            blocker = blockers.get(id(value))
+            if blocker is not None:
                 saved.append((namespace, key, value))
-                namespace[key] = blocked
+                namespace[key] = blocker
         for cell in getattr(fn, "__closure__", None) or ():
             try:
                 value = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
-            dotted = forbidden_objects.get(id(value))
-            if dotted is not None:
-                def blocked(*args, __name=dotted, **kwargs):
-                    raise ForbiddenCall(
-                        f"your code called {__name}, which this exercise forbids: {reason}")
+            blocker = blockers.get(id(value))
+            if blocker is not None:
                 saved.append((cell, None, value))
-                cell.cell_contents = blocked
+                cell.cell_contents = blocker
     try:
         yield
     finally:
@@ -289,11 +404,7 @@ def _run_one(fn, case: Case, expected, tol) -> str | None:
     if isinstance(expected, BaseException):
         return (f"returned {_short(actual)} but these arguments are impossible: PyTorch raises "
                 f"{type(expected).__name__}: {_first_line(expected)}")
-    if isinstance(expected, torch.Tensor):
-        return tensor_mismatch(actual, expected, **tol)
-    if type(actual) is not type(expected) or actual != expected:
-        return f"returned {actual!r}, expected {expected!r}"
-    return None
+    return value_mismatch(actual, expected, tol)
 
 
 def first_line(exc: BaseException) -> str:

@@ -33,7 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from cnncourse import receptive_field as rf_ref
 from cnncourse.checks.core import (
     Case, CheckFailure, CheckReport, ForbiddenCall, expected_results, forbid_calls, quiet, run_cases,
-    one_thread,
+    one_thread, value_mismatch,
 )
 from cnncourse.model_stats import count_params as _count_params_ref
 
@@ -190,17 +190,8 @@ def _rf_expected(case: Case):
     return expected, empirical
 
 
-def _number_pair(value, integer: bool) -> bool:
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        return False
-    for v in value:
-        if isinstance(v, torch.Tensor):
-            return False
-        if integer and not (isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
-            return False
-        if not isinstance(v, (int, float)):
-            return False
-    return True
+#: ``start`` within 1e-9 (size and jump are ints: exact).
+RF_TOL = {"rtol": 0.0, "atol": 1e-9}
 
 
 def _field(row, unit, hw):
@@ -222,10 +213,9 @@ def _rf_problem(actual, expected_and_empirical, hw) -> str | None:
         if not isinstance(a, dict) or not {"size", "jump", "start"} <= set(a):
             return f"row {i} is {a!r}, expected a dict with keys 'size', 'jump', 'start'"
         for key in ("size", "jump", "start"):
-            if not _number_pair(a[key], integer=key != "start"):
-                return f"row {i}: {key} = {a[key]!r}, expected a (height, width) pair of numbers"
-            if any(abs(x - y) > 1e-9 for x, y in zip(a[key], e[key])):
-                return f"row {i} (layer {i}): {key} = {tuple(a[key])}, expected {tuple(e[key])}"
+            problem = value_mismatch(a[key], e[key], RF_TOL)
+            if problem is not None:
+                return f"row {i} (layer {i}), {key}: {problem}"
     for unit, bounds in empirical.items():
         got = _field(actual[-1], unit, _pair(hw))
         if got != bounds:
