@@ -18,12 +18,12 @@ PREREQS := $(if $(filter test test-portable,$(MAKECMDGOALS)),test,book)
 prerequisites:
 	@bash tools/prerequisites.sh $(PREREQS)
 
-# (Re)install when a dependency file changes; the venv itself is reused. --no-compile: the
-# byte code of the 5 GB of torch and the rest is written on first import instead (about a
-# minute less to install on 2 cores).
+# (Re)install when a dependency file changes; the venv itself is reused. (Not --no-compile:
+# it saves a minute of install, but the sandbox's read-only venv then has no byte code, and
+# every sandboxed kernel compiles torch anew: make test took 8 minutes longer.)
 $(STAMP): requirements.txt pyproject.toml package.json package-lock.json | prerequisites
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check --no-compile -q -r requirements.txt -e .
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt -e .
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
