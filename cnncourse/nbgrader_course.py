@@ -123,7 +123,7 @@ class Course:
         return run_nbgrader(list(args), self.root, check=check, timeout=timeout)
 
     def release(self, assignment: str) -> Path:
-        self.nbgrader("generate_assignment", assignment, "--force")
+        self.nbgrader("generate_assignment", assignment)  # as README: the config forces
         return self.root / "exercises" / assignment / f"{assignment}.ipynb"
 
     def submit(self, student: str, assignment: str, notebook, filename: str | None = None) -> Path:
