@@ -9,6 +9,8 @@ Differences from nbgrader's own ``Execute``:
   past its limit is interrupted, and if the interrupt does not stop it within a few
   seconds (SIGINT ignored, C code) the kernel is killed;
 - a cell keeps at most ``output_kb`` of output; the rest is dropped, with a note;
+- a kernel that fails to start (it died before it answered: nothing of the student's has
+  run yet) is started once more; a second failure stops the run with the kernel's log;
 - when the kernel dies (``os._exit``, CPU time limit, a killed jail) the notebook is not
   lost: the cell that was running and every later cell get an error output saying why,
   so their tests score zero, and nbgrader goes on with the next submission;
@@ -23,6 +25,7 @@ import shutil
 import signal
 import tempfile
 import time
+from contextlib import contextmanager
 from queue import Empty
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -134,6 +137,41 @@ class SandboxedExecute(Execute):
             if zygote is not None:  # stops once idle: nothing outlives the Autograde run
                 zygote.release()
         return nb, resources
+
+    # -- kernel start ---------------------------------------------------------------------
+    start_attempts = Integer(2, help="tries to start a kernel that dies before it answers "
+                                     "(no student code has run then)").tag(config=True)
+
+    @contextmanager
+    def setup_kernel(self, **kwargs):
+        """nbclient's, with a failed start (the kernel died before it answered kernel_info)
+        tried again, and the kernel's own log in the warning and in the final error."""
+        cleanup_kc = kwargs.pop("cleanup_kc", self.owns_km)
+        for attempt in range(1, self.start_attempts + 1):
+            if self.km is None:
+                self.km = self.create_kernel_manager()
+            km = self.km
+            try:
+                if not km.has_kernel:
+                    self.start_new_kernel(**kwargs)
+                if self.kc is None:
+                    self.start_new_kernel_client()
+                break
+            except Exception as exc:  # noqa: BLE001 - retried, then raised with the log
+                if self.km is not None:  # nbclient cleans up only once it has a client
+                    self._cleanup_kernel()
+                self.km = self.kc = None
+                log = km.kernel_log() if hasattr(km, "kernel_log") else ""
+                why = f"{exc} (attempt {attempt} of {self.start_attempts}); kernel log:\n{log}"
+                if attempt == self.start_attempts:
+                    raise RuntimeError(f"the sandboxed kernel did not start: {why}") from exc
+                self.log.warning("The sandboxed kernel did not start, starting it again: %s", why)
+                time.sleep(1.0)
+        try:
+            yield
+        finally:
+            if cleanup_kc:
+                self._cleanup_kernel()
 
     # -- trusted verdicts ---------------------------------------------------------------------
     def _graded_cells(self, nb, resources):

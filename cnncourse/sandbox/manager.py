@@ -9,6 +9,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 import typing as t
 
 from jupyter_client.manager import AsyncKernelManager
@@ -116,18 +117,44 @@ class _Slot:
             self.fd = None
 
 
-def _kill_uid(uid: int) -> None:
-    """Kill what is left of a sandbox uid (nothing normally: the PID namespace died)."""
+def _uid_processes(uid: int) -> list[int]:
+    """Every process (zombies included) owned by ``uid``."""
     try:
         pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
     except OSError:
-        return
+        return []
+    found = []
     for pid in pids:
         try:
             if os.stat(f"/proc/{pid}").st_uid == uid:
-                os.kill(pid, signal.SIGKILL)
+                found.append(pid)
         except OSError:
             pass
+    return found
+
+
+def _kill_uid(uid: int, wait: float = 10.0) -> bool:
+    """Kill what is left of a sandbox uid and wait until the uid owns no process at all,
+    zombies included; False if some are still there after ``wait`` seconds.
+
+    Normally nothing is left (the PID namespace died with the kernel), but the namespace's
+    processes take a moment to exit and be reaped. RLIMIT_NPROC counts them all, per uid,
+    machine-wide: a slot handed on before they are gone gives the next kernel a uid that is
+    already at its process limit (a fork bomb leaves 64), and that kernel dies at start-up
+    ("can't start new thread")."""
+    end = time.monotonic() + wait
+    while True:
+        pids = _uid_processes(uid)
+        if not pids:
+            return True
+        if time.monotonic() > end:
+            return False
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -147,6 +174,7 @@ class SandboxKernelManager(AsyncKernelManager):
     _cgroup = None
     _oom_base = 0
     _oom_final = 0
+    _final_log = ""
 
     def _limits(self) -> Limits:
         return self.limits or Limits.from_env()
@@ -251,6 +279,10 @@ class SandboxKernelManager(AsyncKernelManager):
         return proc.poll()
 
     def kernel_log(self, limit: int = 4000) -> str:
+        """The kernel's stdout and stderr outside cells (its last ``limit`` characters),
+        kept when the kernel is cleaned up."""
+        if self._staging is None:
+            return self._final_log[-limit:]
         try:
             with open(os.path.join(self._staging, "kernel.log"), "rb") as f:
                 f.seek(0, 2)
@@ -266,8 +298,11 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def _release(self) -> None:
         if self._slot is not None:
-            _kill_uid(self._slot.uid)
-            self._slot.release()
+            if _kill_uid(self._slot.uid):
+                self._slot.release()
+            else:  # never hand on a uid that still owns processes: keep its lock
+                self.log.warning("sandbox: uid %d still owns processes; its slot stays taken",
+                                 self._slot.uid)
             self._slot = None
         if self._cgroup is not None:
             self._oom_final = self.oom_kills()
@@ -276,6 +311,8 @@ class SandboxKernelManager(AsyncKernelManager):
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._staging:
+            self._final_log = self.kernel_log()
         if self._staging and os.path.isdir(self._staging):
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
