@@ -18,12 +18,18 @@ PREREQS := $(if $(filter test test-portable,$(MAKECMDGOALS)),test,book)
 prerequisites:
 	@bash tools/prerequisites.sh $(PREREQS)
 
+# Optional packages that only cost time: rfc3987-syntax (jsonschema's "iri" format check,
+# pulled in by jupyter-events) builds a parser at import, 2.5 s in every process that
+# imports nbformat -- every nbgrader command, nbconvert, jupyter-book, each test worker.
+# Nothing here validates IRIs; `pip check` stays clean without it (tests/test_environment.py).
+SLOW_IMPORTS := rfc3987-syntax
 # (Re)install when a dependency file changes; the venv itself is reused. (Not --no-compile:
 # it saves a minute of install, but the sandbox's read-only venv then has no byte code, and
 # every sandboxed kernel compiles torch anew: make test took 8 minutes longer.)
 $(STAMP): requirements.txt pyproject.toml package.json package-lock.json | prerequisites
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt -e .
+	$(BIN)/python -m pip uninstall --disable-pip-version-check -q -y $(SLOW_IMPORTS)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
