@@ -154,3 +154,31 @@ def test_feedback_names_the_failing_case_but_hides_hidden_tests(course):
     assert "expected (1, 1, 3, 3)" in html
     assert "BEGIN HIDDEN TESTS" not in html and 'family="hidden"' not in html
     assert 'family=&quot;hidden&quot;' not in html
+
+
+def test_feedback_typesets_its_math_offline(course):
+    """nbgrader's feedback page loads MathJax from a CDN; ours carries it (nbgrader_config.py,
+    autograder/templates/feedback/mathjax.html.j2): opened from disk in a browser with no
+    network, it requests nothing remote and its TeX is typeset."""
+    import re
+
+    from book_browser import chromium
+    html = course.feedback_html("nodilation", "a1_conv_forward")
+    assert not re.findall(r"""<(?:script|link)[^>]+(?:src|href)=["']?(?:https?:)?//""", html)
+    tex = sum(len(re.findall(r"\$[^$\n]+\$", "".join(c.source)))
+              for c in nbformat.read(course.root / "exercises" / "a1_conv_forward" /
+                                     "a1_conv_forward.ipynb", 4).cells
+              if c.cell_type == "markdown")
+    assert tex >= 10, tex
+    page_file = next((course.root / "autograder" / "feedback" / "nodilation" /
+                      "a1_conv_forward").glob("*.html"))
+    with chromium() as browser:
+        page = browser.new_page()
+        remote = []
+        page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+        page.goto(page_file.as_uri())
+        page.wait_for_function(f"document.querySelectorAll('mjx-container').length >= {tex}",
+                               timeout=30_000)
+        text = page.evaluate("document.body.innerText")
+    assert remote == []
+    assert not re.search(r"\\(frac|lfloor|cdot|times|sum)\b", text), "raw TeX left on the page"
