@@ -150,3 +150,26 @@ def test_pointing_moves_the_highlight(browser, base_url):
         page.wait_for_timeout(300)
         assert widget.evaluate(SNAPSHOT) != before, f"{root}: pointing at {target} changed nothing"
     page.close()
+
+
+def test_widgets_render_when_the_book_is_opened_as_a_file(browser):
+    """Double-clicking index.html opens the book as file://: every widget still renders
+    (a crossorigin attribute on the widget manager's script made Chromium block it there)."""
+    html = book_html()
+    problems = []
+    for rel, expected in widget_pages():
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("requestfailed", lambda r: errors.append(f"failed {r.url}"))
+        page.goto((html / rel).as_uri(), wait_until="load")
+        try:
+            page.wait_for_function(f"document.querySelectorAll('.cnnw').length >= {expected}",
+                                   timeout=30000)
+        except Exception:  # noqa: BLE001 - reported below with the count
+            pass
+        rendered = page.locator(".cnnw").count()
+        if rendered != expected:
+            problems.append(f"{rel}: {rendered} of {expected} widgets rendered; {errors[:3]}")
+        page.close()
+    assert not problems, "\n".join(problems)
