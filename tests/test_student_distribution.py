@@ -107,6 +107,39 @@ def leaks(top: Path) -> list[str]:
     return found
 
 
+_HIDDEN_DEF = re.compile(r"^\s*def\s+\w*hidden\w*\s*\(", re.M | re.I)
+
+
+def hidden_generators(files: dict[str, str]) -> list[str]:
+    """What in ``files`` (path -> source of a cnncourse/checks module) builds hidden cases:
+    the cnncourse/checks/hidden/ package, a function named after them, a seeded
+    ``random.Random`` (every hidden generator draws from one; the visible cases are fixed
+    lists), or a loop inside an ``if family == "hidden"`` branch."""
+    found = []
+    for name, source in sorted(files.items()):
+        if name.startswith("cnncourse/checks/hidden/"):
+            found.append(f"{name}: the hidden cases' package")
+        found += [f"{name}: {m.group().strip()!r}" for m in _HIDDEN_DEF.finditer(source)]
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "hidden" in node.name.lower():
+                found.append(f"{name}: function {node.name}")
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr == "Random"):
+                found.append(f"{name}:{node.lineno}: a seeded random.Random")
+            elif isinstance(node, (ast.If, ast.IfExp)) and any(
+                    isinstance(c, ast.Constant) and c.value == "hidden" for c in ast.walk(node.test)):
+                body = node.body if isinstance(node, ast.If) else [node.body]
+                if any(isinstance(n, (ast.For, ast.While, ast.comprehension))
+                       for b in body for n in ast.walk(b)):
+                    found.append(f"{name}:{node.lineno}: a loop in a family == 'hidden' branch")
+    return found
+
+
+def checks_sources(names_and_bytes) -> dict[str, str]:
+    return {n: data.decode() for n, data in names_and_bytes
+            if n.startswith("cnncourse/checks/") and n.endswith(".py")}
+
+
 # --- the distribution ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -162,6 +195,21 @@ def test_the_wheel_carries_mnist_with_its_licence_and_the_widget_assets_but_not_
     assert not any(n.startswith(("cnncourse/sandbox/", "cnncourse/autograde", "cnncourse/nbgrader_course"))
                    for n in names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+
+
+def test_the_wheel_has_no_generator_of_the_hidden_cases(wheel):
+    # the scan is real: the repository's own checks hold the generators it looks for
+    own = checks_sources((p.relative_to(ROOT).as_posix(), p.read_bytes())
+                         for p in (ROOT / "cnncourse" / "checks").rglob("*.py"))
+    found = "\n".join(hidden_generators(own))
+    assert "cnncourse/checks/hidden/conv.py: the hidden cases' package" in found
+    assert "a seeded random.Random" in found
+    assert "def _hidden(" in "\n".join(hidden_generators({"x.py": "def _hidden(part, seed):\n    pass\n"}))
+    with zipfile.ZipFile(wheel) as whl:
+        shipped = checks_sources((n, whl.read(n)) for n in whl.namelist())
+        assert not any(n.startswith("cnncourse/checks/hidden/") for n in whl.namelist())
+    assert {"cnncourse/checks/conv.py", "cnncourse/checks/core.py"} <= set(shipped)
+    assert hidden_generators(shipped) == []
 
 
 def test_nothing_of_the_solutions_hidden_tests_or_their_seeds_is_inside(dist):
@@ -297,9 +345,28 @@ from cnncourse import data
 from cnncourse.widgets._base import CourseWidget
 x, y = data.load_mnist("test")
 widgets = {cls.__name__: [len(cls._esm), len(cls._css)] for cls in CourseWidget.__subclasses__()}
+from cnncourse.checks import architectures, backprop, conv, matmul, norm_dropout, receptive
+cases = {  # each: (number of visible cases, what asking for hidden ones raised)
+    "conv.conv2d_cases": lambda f: conv.conv2d_cases("basic", family=f, seed=1),
+    "conv.conv_output_size_cases": lambda f: conv.conv_output_size_cases(family=f, seed=1),
+    "matmul.conv_matrix_cases": lambda f: matmul.conv_matrix_cases(family=f, seed=1),
+    "matmul.conv_transpose2d_cases": lambda f: matmul.conv_transpose2d_cases("groups", family=f, seed=1),
+    "backprop.max_pool_cases": lambda f: backprop.max_pool_cases("ties", family=f, seed=1),
+    "norm_dropout.dropout2d_cases": lambda f: norm_dropout.dropout2d_cases("masks", family=f, seed=1),
+    "receptive.conv2d_flops_cases": lambda f: receptive.conv2d_flops_cases(family=f, seed=1),
+    "architectures.architecture_cases": lambda f: architectures.architecture_cases("se", family=f, seed=1),
+}
+hidden = {}
+for name, call in cases.items():
+    try:
+        call("hidden")
+        raised = None
+    except Exception as exc:
+        raised = [type(exc).__name__, str(exc)]
+    hidden[name] = [len(call("visible")), raised]
 print(json.dumps({"file": cnncourse.__file__, "modules": mods, "mnist": str(data.mnist_dir()),
                   "cache": str(data.cache_dir()), "n": len(y), "mean": float(x.float().mean()),
-                  "torch": sys.modules["torch"].__file__, "widgets": widgets}))
+                  "torch": sys.modules["torch"].__file__, "widgets": widgets, "hidden": hidden}))
 """
 
 
@@ -362,10 +429,19 @@ def test_the_kernel_used_the_installed_wheel_which_finds_mnist_and_its_widget_as
     assert Path(info["mnist"]).is_relative_to(fresh_venv), info["mnist"]
     assert not Path(info["cache"]).is_relative_to(fresh_venv)  # site-packages is not written to
     assert info["n"] == 10000 and 0 < info["mean"] < 255
-    assert not any(m.startswith(("cnncourse.sandbox", "cnncourse.autograde", "cnncourse.nbgrader_course"))
-                   for m in info["modules"])
+    assert not any(m.startswith(("cnncourse.sandbox", "cnncourse.autograde", "cnncourse.nbgrader_course",
+                                 "cnncourse.checks.hidden")) for m in info["modules"])
     assert {"cnncourse.checks.conv", "cnncourse.widgets", "cnncourse.data"} <= set(info["modules"])
     # every widget got its ES module (with _common.js) and the stylesheet from the wheel
     n_js = len([p for p in (ROOT / "cnncourse" / "widgets").glob("*.js") if p.name != "_common.js"])
     assert len(info["widgets"]) == n_js >= 1, info["widgets"]
     assert all(js > 0 and css > 0 for js, css in info["widgets"].values())
+
+
+def test_the_installed_package_refuses_hidden_cases_clearly_and_keeps_the_visible_ones(executed):
+    _, info = executed
+    message = "the hidden cases are the grader's: they are not part of the students' package"
+    assert len(info["hidden"]) == 8
+    for name, (visible, raised) in info["hidden"].items():
+        assert visible >= 1, name
+        assert raised == ["LookupError", message], (name, raised)

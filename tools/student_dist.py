@@ -13,10 +13,11 @@ holding one folder ``cnn-course-student-<version>/`` with
 - ``README.md``: how to install and start, and the licences.
 
 Left out: ``solutions/`` (reference solutions, hidden tests and their seeds), the tests,
-the tools, and the instructor's grader (``cnncourse.sandbox``, ``cnncourse.autograde``,
-``cnncourse.nbgrader_course``, which reads ``solutions/``). Before writing the zip the
+the tools, the instructor's grader (``cnncourse.sandbox``, ``cnncourse.autograde``,
+``cnncourse.nbgrader_course``, which reads ``solutions/``) and the generators of the hidden
+grading cases (``cnncourse.checks.hidden``). Before writing the zip the
 script scans every text file it holds, the wheel's included, for nbgrader's solution and
-hidden-test markers and for paths under ``solutions/``, and refuses to write it if it finds
+hidden-test markers, for paths under ``solutions/`` and for ``cnncourse/checks/hidden/``, and refuses to write it if it finds
 one.
 """
 
@@ -35,6 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Instructor-only parts of the package: the grader and the throwaway-course helper.
 GRADER_ONLY = ("sandbox", "autograde.py", "nbgrader_course.py")
+#: The generators of the hidden grading cases (cnncourse/checks/hidden/, one module per
+#: checks module). The seeds stay in solutions/, but the generators alone tell which
+#: argument combinations the autograder tries, so a student could special-case them. The
+#: public checks import this package only for family="hidden"; without it they raise a
+#: clear LookupError (cnncourse.checks.core.grader_module) and the visible cases still work.
+HIDDEN_CASES = Path("checks") / "hidden"
 #: Where the wheel carries MNIST (cnncourse.data.PACKAGE_MNIST_DIR).
 PACKAGE_MNIST = Path("cnncourse") / "_data" / "mnist"
 #: Markers that must never reach a student.
@@ -52,7 +59,8 @@ def version() -> str:
 
 
 def build_wheel(out: Path, work: Path) -> Path:
-    """The student wheel: the package without the grader, MNIST inside as package data."""
+    """The student wheel: the package without the grader and the hidden cases' generators,
+    MNIST inside as package data."""
     src = work / "wheel-src"
     src.mkdir()
     shutil.copy2(ROOT / "pyproject.toml", src / "pyproject.toml")
@@ -60,7 +68,10 @@ def build_wheel(out: Path, work: Path) -> Path:
 
     def leave_out(folder, names):
         top = Path(folder) == package
-        return set(_JUNK(folder, names)) | ({*GRADER_ONLY, "_data"} & set(names) if top else set())
+        left_out = set(_JUNK(folder, names)) | ({*GRADER_ONLY, "_data"} & set(names) if top else set())
+        if Path(folder) == package / HIDDEN_CASES.parent:  # cnncourse/checks: not its hidden/
+            left_out |= {HIDDEN_CASES.name} & set(names)
+        return left_out
 
     shutil.copytree(package, src / "cnncourse", ignore=leave_out)
     shutil.copytree(ROOT / "data" / "mnist", src / PACKAGE_MNIST, ignore=_JUNK)
@@ -142,6 +153,8 @@ def scan(folder: Path) -> list[str]:
                 for info in whl.infolist():
                     if "solutions" in Path(info.filename).parts:
                         problems.append(f"{rel}!{info.filename}: a solutions/ path")
+                    if info.filename.startswith(f"cnncourse/{HIDDEN_CASES.as_posix()}/"):
+                        problems.append(f"{rel}!{info.filename}: a hidden cases' generator")
                     check_text(f"{rel}!{info.filename}", whl.read(info))
         else:
             check_text(rel, path.read_bytes())

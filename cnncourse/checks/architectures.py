@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import random
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -35,7 +34,8 @@ import torch
 import torch.nn as nn
 
 from cnncourse.checks.core import (
-    FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, quiet, random_tensor,
+    FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, grader_module, quiet,
+    random_tensor,
     tensor_mismatch, one_thread,
 )
 from cnncourse.model_stats import count_params
@@ -237,67 +237,13 @@ def _visible(part: str, seed: int) -> list[ArchCase]:
     raise ValueError(f"unknown part {part!r}; choose one of {PARTS}")
 
 
-def _hidden(part: str, seed: int, n: int = 3) -> list[ArchCase]:
-    rng = random.Random(f"arch-{part}-{seed}")
-    base = seed * 1000 + 100
-    cases = []
-    for i in range(n):
-        s = base + 10 * i
-        batch = rng.choice([1, 2])
-        h, w = rng.randint(4, 9), rng.randint(4, 9)
-        if part == "lenet":
-            k = rng.randint(2, 20)
-            cases.append(ArchCase(f"random LeNet-5 #{i + 1}", (k,), {}, _course("lenet", "LeNet5", k),
-                                  (batch, 1, 32, 32), s))
-        elif part == "vgg":
-            cfg, c = [], 0
-            for _ in range(rng.randint(2, 5)):
-                if c and rng.random() < 0.35 and cfg[-1] != "M":
-                    cfg.append("M")
-                else:
-                    c = rng.randint(2, 8)
-                    cfg.append(c)
-            bn = rng.random() < 0.5
-            cases.append(ArchCase(f"random cfg #{i + 1}", (cfg,), {"batch_norm": bn}, _vgg(cfg, bn),
-                                  (batch, 3, h + 4, w + 4), s))
-        elif part == "inception":
-            cin = rng.randint(2, 6)
-            cfg = [[rng.randint(1, 4)], [rng.randint(1, 3), rng.randint(1, 4)],
-                   [rng.randint(1, 3), rng.randint(1, 4)], [rng.choice([3, 5]), rng.randint(1, 3)]]
-            cases.append(ArchCase(f"random block #{i + 1}", (cin, cfg), {},
-                                  _course("inception", "InceptionBlock", cin, cfg), (batch, cin, h, w), s))
-        elif part in ("basic_block", "bottleneck"):
-            kind = "basic" if part == "basic_block" else "bottleneck"
-            exp = 1 if kind == "basic" else 4
-            planes = rng.randint(2, 5)
-            inplanes = planes * exp if rng.random() < 0.4 else rng.randint(2, 9)
-            stride = rng.choice([1, 2])
-            cases.append(ArchCase(f"random {kind} block #{i + 1}", (inplanes, planes), {"stride": stride},
-                                  _tv_block(kind, inplanes, planes, stride), (batch, inplanes, h, w), s))
-        elif part == "se":
-            r = rng.choice([2, 4, 16])
-            c = r * rng.randint(1, 4) + rng.randint(0, r - 1)
-            cases.append(ArchCase(f"random SELayer #{i + 1}", (c,), {"reduction": r},
-                                  _course("senet", "SELayer", c, r), (batch, c, h, w), s))
-        elif part == "depthwise":
-            nin, nout, k = rng.randint(1, 6), rng.randint(1, 6), rng.choice([1, 3, 5])
-            p = rng.randint(0, k // 2)
-            cases.append(ArchCase(f"random separable conv #{i + 1}", (nin, nout),
-                                  {"kernel_size": k, "padding": p},
-                                  _course("mobilenet", "DepthwiseSeparableConv", nin, nout, k, p),
-                                  (batch, nin, h, w), s))
-        else:
-            raise ValueError(f"unknown part {part!r}; choose one of {PARTS}")
-    return cases
-
-
 def architecture_cases(part: str, family: str = "visible", seed: int = 0) -> list[ArchCase]:
     if part not in PARTS:
         raise ValueError(f"unknown part {part!r}; choose one of {PARTS}")
     if family == "visible":
         return _visible(part, seed)
     if family == "hidden":
-        return _hidden(part, seed)
+        return grader_module("architectures").architecture_cases(part, seed)
     raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
 
 

@@ -26,7 +26,6 @@ grades (the default stride, errors), so that one mistake costs one part.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +34,7 @@ import torch.nn.functional as F
 
 from cnncourse import lecture
 from cnncourse.checks.core import (FLOAT64_TOL, TORCH_CONVOLUTIONS, CheckFailure, CheckReport,
-                                   ForbiddenCall, first_line, forbid_calls, quiet,
+                                   ForbiddenCall, first_line, forbid_calls, grader_module, quiet,
                                    random_tensor, report_failures, tensor_mismatch)
 
 #: PyTorch's rule for tied maxima, found with ``F.max_pool2d(..., return_indices=True)``
@@ -110,10 +109,6 @@ class FnCase:
         parts += [f"{k}={v!r}" for k, v in self.args.items()]
         need = f"; requires_grad: {', '.join(self.grads)}" if self.grads else ""
         return f"case '{self.name}': {fn_name}({', '.join(parts)}){need}"
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 def _check_family(family: str) -> None:
@@ -254,158 +249,88 @@ def _pool_case(kind, part, name, x, args, seed=0):
                   gradcheck=(part == "backward"), grad_seed=seed + 7)
 
 
-def _random_pool_cases(c, rng: random.Random, s: int, make_args) -> list:
-    """Eight random pooling cases: geometry, then an input of a fitting shape, then the
-    arguments ``make_args(rng, kernel, stride, padding, ceil_mode)``."""
-    cases = []
-    for i in range(8):
-        kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=i % 2 == 1)
-        kh, kw = _pair(kernel)
-        shape = (rng.randint(1, 2), rng.randint(1, 3), kh + rng.randint(0, 6), kw + rng.randint(0, 6))
-        cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
-                       make_args(rng, kernel, stride, padding, ceil)))
-    return cases
-
-
-def _random_pool_geometry(rng: random.Random, explicit_stride: bool):
-    kh, kw = rng.randint(1, 4), rng.randint(1, 4)
-    kernel = kh if (kh == kw or rng.random() < 0.3) else (kh, kw)
-    kh, kw = _pair(kernel)
-    if explicit_stride:
-        sh, sw = rng.randint(1, 3), rng.randint(1, 3)
-        stride = sh if rng.random() < 0.3 else (sh, sw)
-    else:
-        stride = None
-    ph, pw = rng.randint(0, kh // 2), rng.randint(0, kw // 2)
-    padding = ph if rng.random() < 0.4 else (ph, pw)
-    return kernel, stride, padding, rng.random() < 0.4
-
-
 def max_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[FnCase]:
     _check_family(family)
     s = seed * 1000
     if part not in ("forward", "backward", "ties"):
         raise ValueError("part must be 'forward', 'backward' or 'ties'")
+    if family == "hidden":
+        return grader_module("backprop").max_pool_cases(part, seed)
     c = lambda *a, **k: _pool_case("max", part, *a, **k)  # noqa: E731
     if part == "forward":
-        if family == "visible":
-            return [
-                c("lecture L04/L12 input, 3x3, stride 1 (golden)", lecture.as_nchw(lecture.EXAMPLE2_INPUT),
-                  _max_args(3, 1)),
-                c("lecture L12's shape, batch 2: (2, 16, 50, 32), kernel (3, 2), stride (2, 1)",
-                  random_tensor((2, 16, 50, 32), s + 10), _max_args((3, 2), (2, 1))),
-                c("stride None means kernel_size", random_tensor((2, 3, 6, 7), s + 20), _max_args(2, None)),
-                c("padding 1 on negative values (pad with -inf)", -random_tensor((1, 2, 5, 5), s + 30).abs(),
-                  _max_args(3, 2, 1)),
-                c("ceil_mode, size not divisible", random_tensor((1, 1, 7, 6), s + 40),
-                  _max_args(2, None, 0, True)),
-                c("ceil_mode: a last window starting in the padding is dropped",
-                  random_tensor((1, 2, 5, 5), s + 50), _max_args(2, 2, 1, True)),
-                c("padding larger than half the kernel (RuntimeError)", random_tensor((1, 1, 5, 5), s + 60),
-                  _max_args(2, 1, 2)),
-                c("kernel larger than the input (RuntimeError)", random_tensor((1, 1, 3, 3), s + 70),
-                  _max_args(4, 1)),
-            ]
-        cases = _random_pool_cases(c, random.Random(f"max-forward-{seed}"), s,
-                                   lambda rng, *geometry: _max_args(*geometry))
-        cases += [c("stride 0 (RuntimeError)", random_tensor((1, 1, 4, 4), s + 200), _max_args(2, 0)),
-                  c("padding (0, 2) with kernel 3 (RuntimeError)", random_tensor((1, 1, 6, 6), s + 210),
-                    _max_args(3, 1, (0, 2)))]
-        return cases
-    if part == "backward":
-        if family == "visible":
-            return [
-                c("3x3, stride 1, overlapping windows", _distinct((1, 1, 5, 5), s + 10), _max_args(3, 1), s + 10),
-                c("2x2, stride 2, channels and batch", _distinct((2, 3, 4, 6), s + 20), _max_args(2, 2), s + 20),
-                c("kernel (3, 2), stride (2, 1), padding (1, 0)", _distinct((1, 2, 6, 5), s + 30),
-                  _max_args((3, 2), (2, 1), (1, 0)), s + 30),
-                c("padding 1 on negative values", -_distinct((1, 1, 5, 4), s + 40).abs() - 1,
-                  _max_args(3, 2, 1), s + 40),
-                c("ceil_mode, size not divisible", _distinct((1, 2, 7, 5), s + 50),
-                  _max_args(2, 2, 0, True), s + 50),
-            ]
-        rng = random.Random(f"max-backward-{seed}")
-        cases = []
-        for i in range(6):
-            kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=True)
-            kh, kw = _pair(kernel)
-            shape = (rng.randint(1, 2), rng.randint(1, 2), kh + rng.randint(0, 4), kw + rng.randint(0, 4))
-            cases.append(c(f"random #{i + 1}", _distinct(shape, s + 100 + 10 * i),
-                           _max_args(kernel, stride, padding, ceil), s + 100 + 10 * i))
-        return cases
-    # ties
-    if family == "visible":
         return [
-            c("a 2x2 block of equal values (golden: all to the top-left)",
-              torch.tensor([[[[5., 5., 1.], [5., 5., 0.], [2., 3., 4.]]]], dtype=torch.float64),
-              _max_args(2, 2, 0, True), s + 10),
-            c("all values equal, 2x2, stride 1", torch.ones(1, 1, 4, 5, dtype=torch.float64),
-              _max_args(2, 1), s + 20),
-            c("values in {0, 1, 2}, 3x3, stride 1", _tied((2, 2, 6, 6), s + 30), _max_args(3, 1), s + 30),
-            c("values in {0, 1}, kernel (2, 3), stride (2, 1)", _tied((1, 3, 6, 7), s + 40, 2),
-              _max_args((2, 3), (2, 1)), s + 40),
+            c("lecture L04/L12 input, 3x3, stride 1 (golden)", lecture.as_nchw(lecture.EXAMPLE2_INPUT),
+              _max_args(3, 1)),
+            c("lecture L12's shape, batch 2: (2, 16, 50, 32), kernel (3, 2), stride (2, 1)",
+              random_tensor((2, 16, 50, 32), s + 10), _max_args((3, 2), (2, 1))),
+            c("stride None means kernel_size", random_tensor((2, 3, 6, 7), s + 20), _max_args(2, None)),
+            c("padding 1 on negative values (pad with -inf)", -random_tensor((1, 2, 5, 5), s + 30).abs(),
+              _max_args(3, 2, 1)),
+            c("ceil_mode, size not divisible", random_tensor((1, 1, 7, 6), s + 40),
+              _max_args(2, None, 0, True)),
+            c("ceil_mode: a last window starting in the padding is dropped",
+              random_tensor((1, 2, 5, 5), s + 50), _max_args(2, 2, 1, True)),
+            c("padding larger than half the kernel (RuntimeError)", random_tensor((1, 1, 5, 5), s + 60),
+              _max_args(2, 1, 2)),
+            c("kernel larger than the input (RuntimeError)", random_tensor((1, 1, 3, 3), s + 70),
+              _max_args(4, 1)),
         ]
-    rng = random.Random(f"max-ties-{seed}")
-    cases = []
-    for i in range(6):
-        kh, kw = rng.randint(2, 4), rng.randint(1, 4)
-        stride = rng.choice([1, (kh, kw), (1, rng.randint(1, 2))])
-        shape = (rng.randint(1, 2), rng.randint(1, 3), kh + rng.randint(0, 5), kw + rng.randint(0, 5))
-        cases.append(c(f"random ties #{i + 1}", _tied(shape, s + 100 + 10 * i, rng.randint(2, 3)),
-                       _max_args((kh, kw), stride), s + 100 + 10 * i))
-    return cases
+    if part == "backward":
+        return [
+            c("3x3, stride 1, overlapping windows", _distinct((1, 1, 5, 5), s + 10), _max_args(3, 1), s + 10),
+            c("2x2, stride 2, channels and batch", _distinct((2, 3, 4, 6), s + 20), _max_args(2, 2), s + 20),
+            c("kernel (3, 2), stride (2, 1), padding (1, 0)", _distinct((1, 2, 6, 5), s + 30),
+              _max_args((3, 2), (2, 1), (1, 0)), s + 30),
+            c("padding 1 on negative values", -_distinct((1, 1, 5, 4), s + 40).abs() - 1,
+              _max_args(3, 2, 1), s + 40),
+            c("ceil_mode, size not divisible", _distinct((1, 2, 7, 5), s + 50),
+              _max_args(2, 2, 0, True), s + 50),
+        ]
+    # ties
+    return [
+        c("a 2x2 block of equal values (golden: all to the top-left)",
+          torch.tensor([[[[5., 5., 1.], [5., 5., 0.], [2., 3., 4.]]]], dtype=torch.float64),
+          _max_args(2, 2, 0, True), s + 10),
+        c("all values equal, 2x2, stride 1", torch.ones(1, 1, 4, 5, dtype=torch.float64),
+          _max_args(2, 1), s + 20),
+        c("values in {0, 1, 2}, 3x3, stride 1", _tied((2, 2, 6, 6), s + 30), _max_args(3, 1), s + 30),
+        c("values in {0, 1}, kernel (2, 3), stride (2, 1)", _tied((1, 3, 6, 7), s + 40, 2),
+          _max_args((2, 3), (2, 1)), s + 40),
+    ]
 
 
 def avg_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[FnCase]:
     _check_family(family)
     if part not in ("forward", "backward"):
         raise ValueError("part must be 'forward' or 'backward'")
+    if family == "hidden":
+        return grader_module("backprop").avg_pool_cases(part, seed)
     s = seed * 1000
     c = lambda *a, **k: _pool_case("avg", part, *a, **k)  # noqa: E731
     if part == "forward":
-        if family == "visible":
-            return [
-                c("lecture L12: average 3x3, stride 1 on the L04 input (golden)",
-                  lecture.as_nchw(lecture.EXAMPLE2_INPUT), _avg_args(3, 1)),
-                c("stride None means kernel_size, non-square", random_tensor((2, 3, 6, 7), s + 10),
-                  _avg_args((2, 3), None)),
-                c("padding 1, count_include_pad=True", random_tensor((1, 2, 5, 5), s + 20), _avg_args(3, 2, 1)),
-                c("padding 1, count_include_pad=False", random_tensor((1, 2, 5, 5), s + 30),
-                  _avg_args(3, 2, 1, False, False)),
-                c("ceil_mode with padding: windows clipped at the padded border",
-                  random_tensor((1, 1, 6, 5), s + 40), _avg_args(3, 2, 1, True, True)),
-                c("padding larger than half the kernel (RuntimeError)", random_tensor((1, 1, 5, 5), s + 50),
-                  _avg_args(3, 1, 2)),
-            ]
-        cases = _random_pool_cases(c, random.Random(f"avg-forward-{seed}"), s,
-                                   lambda rng, *geometry: _avg_args(*geometry, rng.random() < 0.5))
-        cases += [c("kernel wider than the input (RuntimeError)", random_tensor((1, 1, 4, 2), s + 200),
-                    _avg_args((2, 3), 1)),
-                  c("padding (2, 0) with kernel 3 (RuntimeError)", random_tensor((1, 1, 6, 6), s + 210),
-                    _avg_args(3, 1, (2, 0)))]
-        return cases
-    if family == "visible":
         return [
-            c("3x3, stride 1, overlapping windows", random_tensor((1, 1, 5, 5), s + 10), _avg_args(3, 1), s + 10),
-            c("2x2, stride 2, channels and batch", random_tensor((2, 3, 4, 6), s + 20), _avg_args(2, 2), s + 20),
-            c("padding 1, count_include_pad=False", random_tensor((1, 2, 5, 4), s + 30),
-              _avg_args(3, 2, 1, False, False), s + 30),
-            c("ceil_mode with padding (1, 0), count_include_pad=True", random_tensor((2, 1, 6, 5), s + 40),
-              _avg_args((3, 2), (2, 2), (1, 0), True, True), s + 40),
-            c("ceil_mode, count_include_pad=False", random_tensor((1, 2, 5, 7), s + 50),
-              _avg_args(2, (2, 3), 1, True, False), s + 50),
+            c("lecture L12: average 3x3, stride 1 on the L04 input (golden)",
+              lecture.as_nchw(lecture.EXAMPLE2_INPUT), _avg_args(3, 1)),
+            c("stride None means kernel_size, non-square", random_tensor((2, 3, 6, 7), s + 10),
+              _avg_args((2, 3), None)),
+            c("padding 1, count_include_pad=True", random_tensor((1, 2, 5, 5), s + 20), _avg_args(3, 2, 1)),
+            c("padding 1, count_include_pad=False", random_tensor((1, 2, 5, 5), s + 30),
+              _avg_args(3, 2, 1, False, False)),
+            c("ceil_mode with padding: windows clipped at the padded border",
+              random_tensor((1, 1, 6, 5), s + 40), _avg_args(3, 2, 1, True, True)),
+            c("padding larger than half the kernel (RuntimeError)", random_tensor((1, 1, 5, 5), s + 50),
+              _avg_args(3, 1, 2)),
         ]
-    rng = random.Random(f"avg-backward-{seed}")
-    cases = []
-    for i in range(6):
-        kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=True)
-        kh, kw = _pair(kernel)
-        if i < 2:  # make sure the divisor matters
-            padding, ceil = (kh // 2, kw // 2), True
-        shape = (rng.randint(1, 2), rng.randint(1, 2), kh + rng.randint(0, 4), kw + rng.randint(0, 4))
-        cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
-                       _avg_args(kernel, stride, padding, ceil, i % 2 == 1), s + 100 + 10 * i))
-    return cases
+    return [
+        c("3x3, stride 1, overlapping windows", random_tensor((1, 1, 5, 5), s + 10), _avg_args(3, 1), s + 10),
+        c("2x2, stride 2, channels and batch", random_tensor((2, 3, 4, 6), s + 20), _avg_args(2, 2), s + 20),
+        c("padding 1, count_include_pad=False", random_tensor((1, 2, 5, 4), s + 30),
+          _avg_args(3, 2, 1, False, False), s + 30),
+        c("ceil_mode with padding (1, 0), count_include_pad=True", random_tensor((2, 1, 6, 5), s + 40),
+          _avg_args((3, 2), (2, 2), (1, 0), True, True), s + 40),
+        c("ceil_mode, count_include_pad=False", random_tensor((1, 2, 5, 7), s + 50),
+          _avg_args(2, (2, 3), 1, True, False), s + 50),
+    ]
 
 
 def _max_reference(x, kernel_size, stride, padding, ceil_mode):
@@ -454,65 +379,37 @@ def conv2d_function_cases(part: str, family: str = "visible", seed: int = 0) -> 
     _check_family(family)
     if part not in CONV_PARTS:
         raise ValueError(f"part must be one of {CONV_PARTS}")
+    if family == "hidden":
+        return grader_module("backprop").conv2d_function_cases(part, seed)
     s = seed * 1000
     c = lambda *a, **k: _conv_case(part, *a, **k)  # noqa: E731
-    if family == "visible":
-        grid = [
-            c("3 -> 2 channels, non-square", (2, 3, 5, 4), (2, 3, 3, 2), s + 10),
-            c("stride 2, size not divisible (a row no window covers)", (1, 2, 6, 5), (3, 2, 3, 3), s + 20,
-              stride=2),
-            c("padding (1, 2), stride (2, 1)", (2, 1, 4, 5), (2, 1, 3, 3), s + 30, padding=(1, 2),
-              stride=(2, 1)),
-            c("dilation (2, 1)", (1, 2, 7, 5), (2, 2, 3, 2), s + 40, dilation=(2, 1)),
-            c("groups 2", (1, 4, 4, 4), (4, 2, 2, 3), s + 50, groups=2),
-            c("depthwise with multiplier 2, stride 2, padding 1", (2, 2, 5, 5), (4, 1, 3, 3), s + 60,
-              groups=2, stride=2, padding=1),
-        ]
-        if part == "forward":
-            golden = FnCase("lecture worked example 2 (golden)",
-                            {"x": lecture.as_nchw(lecture.EXAMPLE2_INPUT),
-                             "weight": lecture.as_nchw(lecture.EXAMPLE2_KERNEL), "bias": None},
-                            {"stride": 1, "padding": 0, "dilation": 1, "groups": 1},
-                            HINTS[("conv", "forward")])
-            grid = [golden] + grid + [
-                c("input channels do not match the weight (RuntimeError)", (1, 3, 5, 5), (2, 2, 3, 3), s + 70),
-                c("kernel larger than the padded input (RuntimeError)", (1, 1, 3, 3), (1, 1, 4, 4), s + 80,
-                  padding=(1, 0)),
-                c("stride 0 (RuntimeError)", (1, 1, 5, 5), (1, 1, 3, 3), s + 90, stride=0),
-            ]
-        if part == "grad_bias":
-            grid.append(c("no bias: backward must return None for it", (1, 2, 4, 4), (2, 2, 2, 2), s + 70,
-                          bias=False, grads=("x",), compare_grads=False))
-        return grid
-    rng = random.Random(f"conv-{part}-{seed}")
-    cases = []
-    for i in range(6):
-        groups = rng.choice([1, 1, 2, 3])
-        cin_g = 1 if (groups > 1 and i % 2 == 0) else rng.randint(1, 2)
-        cout = groups * rng.randint(1, 2)
-        kh, kw = rng.randint(1, 3), rng.randint(1, 3)
-        stride = _pair_or_int(rng, 1, 3)
-        padding = _pair_or_int(rng, 0, 2)
-        dilation = _pair_or_int(rng, 1, 2)
-        (dh, dw), (ph, pw) = _pair(dilation), _pair(padding)
-        h = max(1, dh * (kh - 1) + 1 - 2 * ph) + rng.randint(0, 4)
-        w = max(1, dw * (kw - 1) + 1 - 2 * pw) + rng.randint(0, 4)
-        cases.append(c(f"random #{i + 1}", (rng.randint(1, 2) if i else 2, cin_g * groups, h, w),
-                       (cout, cin_g, kh, kw), s + 100 + 10 * i, bias=part == "grad_bias" or rng.random() < 0.7,
-                       stride=stride, padding=padding, dilation=dilation, groups=groups))
+    grid = [
+        c("3 -> 2 channels, non-square", (2, 3, 5, 4), (2, 3, 3, 2), s + 10),
+        c("stride 2, size not divisible (a row no window covers)", (1, 2, 6, 5), (3, 2, 3, 3), s + 20,
+          stride=2),
+        c("padding (1, 2), stride (2, 1)", (2, 1, 4, 5), (2, 1, 3, 3), s + 30, padding=(1, 2),
+          stride=(2, 1)),
+        c("dilation (2, 1)", (1, 2, 7, 5), (2, 2, 3, 2), s + 40, dilation=(2, 1)),
+        c("groups 2", (1, 4, 4, 4), (4, 2, 2, 3), s + 50, groups=2),
+        c("depthwise with multiplier 2, stride 2, padding 1", (2, 2, 5, 5), (4, 1, 3, 3), s + 60,
+          groups=2, stride=2, padding=1),
+    ]
     if part == "forward":
-        cases += [c("out channels not divisible by groups (RuntimeError)", (1, 4, 5, 5), (3, 2, 3, 3),
-                    s + 200, groups=2),
-                  c("negative padding (RuntimeError)", (1, 1, 5, 5), (1, 1, 3, 3), s + 210, padding=(0, -1))]
+        golden = FnCase("lecture worked example 2 (golden)",
+                        {"x": lecture.as_nchw(lecture.EXAMPLE2_INPUT),
+                         "weight": lecture.as_nchw(lecture.EXAMPLE2_KERNEL), "bias": None},
+                        {"stride": 1, "padding": 0, "dilation": 1, "groups": 1},
+                        HINTS[("conv", "forward")])
+        grid = [golden] + grid + [
+            c("input channels do not match the weight (RuntimeError)", (1, 3, 5, 5), (2, 2, 3, 3), s + 70),
+            c("kernel larger than the padded input (RuntimeError)", (1, 1, 3, 3), (1, 1, 4, 4), s + 80,
+              padding=(1, 0)),
+            c("stride 0 (RuntimeError)", (1, 1, 5, 5), (1, 1, 3, 3), s + 90, stride=0),
+        ]
     if part == "grad_bias":
-        cases.append(c("no bias, groups 2", (2, 2, 5, 4), (2, 1, 2, 2), s + 200, bias=False,
-                       groups=2, grads=("x", "weight"), compare_grads=False))
-    return cases
-
-
-def _pair_or_int(rng: random.Random, low: int, high: int):
-    a, b = rng.randint(low, high), rng.randint(low, high)
-    return a if rng.random() < 0.3 else (a, b)
+        grid.append(c("no bias: backward must return None for it", (1, 2, 4, 4), (2, 2, 2, 2), s + 70,
+                      bias=False, grads=("x",), compare_grads=False))
+    return grid
 
 
 def _conv_reference(x, weight, bias, stride, padding, dilation, groups):

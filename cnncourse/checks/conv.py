@@ -19,13 +19,12 @@ elsewhere), so one misunderstanding costs one graded part.
 
 from __future__ import annotations
 
-import random
-
 import torch
 import torch.nn.functional as F
 
 from cnncourse import lecture
-from cnncourse.checks.core import TORCH_CONVOLUTIONS, Case, CheckFailure, random_tensor, run_cases
+from cnncourse.checks.core import (TORCH_CONVOLUTIONS, Case, CheckFailure, grader_module,
+                                   random_tensor, run_cases)
 
 TOPICS = ("basic", "stride_padding", "dilation", "groups", "errors")
 
@@ -114,68 +113,6 @@ def _visible(topic: str, seed: int) -> list[Case]:
     raise ValueError(f"unknown topic {topic!r}; choose one of {TOPICS}")
 
 
-def _pair_or_int(rng: random.Random, low: int, high: int):
-    a, b = rng.randint(low, high), rng.randint(low, high)
-    return a if rng.random() < 0.3 else (a, b)
-
-
-def _as_pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
-def _hidden(topic: str, seed: int, n: int = 6) -> list[Case]:
-    rng = random.Random(f"{topic}-{seed}")
-    if topic == "errors":
-        base = seed * 1000 + 500
-        t = "errors"
-        return [
-            _conv_case("dilated kernel larger than the input", (1, 2, 5, 6), (1, 2, 3, 2), base,
-                       topic=t, dilation=3),
-            _conv_case("kernel wider than the padded input", (2, 1, 6, 2), (1, 1, 2, 5), base + 10,
-                       topic=t, padding=(0, 1)),
-            _conv_case("in channels not divisible by groups", (1, 5, 6, 6), (4, 2, 3, 3), base + 20,
-                       topic=t, groups=2),
-            _conv_case("stride (1, 0)", (1, 1, 5, 5), (1, 1, 2, 2), base + 30, topic=t, stride=(1, 0)),
-            _conv_case("padding (0, -2)", (1, 1, 6, 6), (1, 1, 2, 2), base + 40, topic=t, padding=(0, -2)),
-            _conv_case("groups 0", (1, 2, 5, 5), (2, 2, 3, 3), base + 50, topic=t, groups=0),
-        ]
-    cases = []
-    for i in range(n):
-        kwargs = {}
-        groups = 1
-        if topic == "groups":
-            groups = rng.choice([2, 3])
-            kwargs["groups"] = groups
-        cin_g = 1 if (topic == "groups" and rng.random() < 0.5) else rng.randint(1, 3)
-        cin, cout = cin_g * groups, groups * rng.randint(1, 2)
-        kh, kw = rng.randint(1, 4), rng.randint(1, 4)
-        stride, padding, dilation = 1, 0, 1
-        # Each topic varies only its own arguments, so that one misunderstanding costs
-        # one graded part (the mutant suite in tests/ checks this).
-        if topic == "stride_padding":
-            stride = _pair_or_int(rng, 1, 3)
-            padding = _pair_or_int(rng, 0, 2)
-        if topic == "dilation":
-            dilation = _pair_or_int(rng, 1, 3)
-        (ph, pw), (dh, dw) = _as_pair(padding), _as_pair(dilation)
-        if topic == "dilation" and (dh, dw) == (1, 1):
-            dilation, dh = (2, dw), 2
-        if stride != 1:
-            kwargs["stride"] = stride
-        if padding != 0:
-            kwargs["padding"] = padding
-        if dilation != 1:
-            kwargs["dilation"] = dilation
-        min_h = max(1, dh * (kh - 1) + 1 - 2 * ph)
-        min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
-        h, w = min_h + rng.randint(0, 6), min_w + rng.randint(0, 6)
-        batch = rng.choice([1, 2])
-        cases.append(_conv_case(f"random {topic} #{i + 1}", (batch, cin, h, w), (cout, cin_g, kh, kw),
-                                seed * 1000 + 100 + 10 * i, bias=rng.random() < 0.7, topic=topic,
-                                **kwargs))
-    return cases
-
-
 def conv2d_cases(topic: str, family: str = "visible", seed: int = 0) -> list[Case]:
     """The cases of one topic: the fixed visible list, or seeded hidden ones."""
     if topic not in TOPICS:
@@ -183,7 +120,7 @@ def conv2d_cases(topic: str, family: str = "visible", seed: int = 0) -> list[Cas
     if family == "visible":
         return _visible(topic, seed)
     if family == "hidden":
-        return _hidden(topic, seed)
+        return grader_module("conv").conv2d_cases(topic, seed)
     raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
 
 
@@ -209,12 +146,7 @@ def conv_output_size_cases(family: str = "visible", seed: int = 0) -> list[Case]
         grid = [(5, 3, 1, 0, 1), (28, 5, 1, 0, 1), (50, 3, 2, 4, 3), (100, 5, 1, 2, 1),
                 (7, 3, 2, 1, 1), (8, 3, 3, 0, 1), (6, 2, 4, 1, 2), (3, 5, 1, 0, 1), (4, 3, 1, 0, 2)]
     elif family == "hidden":
-        rng = random.Random(f"size-{seed}")
-        grid = []
-        while len(grid) < 40:
-            n, k = rng.randint(1, 64), rng.randint(1, 9)
-            s, p, d = rng.randint(1, 4), rng.randint(0, 4), rng.randint(1, 4)
-            grid.append((n, k, s, p, d))
+        grid = grader_module("conv").conv_output_size_grid(seed)
     else:
         raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
     return [Case(f"n={n}, k={k}, stride={s}, padding={p}, dilation={d}", {"n": n, "k": k},
@@ -291,25 +223,9 @@ def apply_kernel_cases(family: str = "visible", seed: int = 0) -> list[Case]:
                  {"padding_mode": "zeros"}, "raise ValueError when a kernel side is even."),
         ]
         return cases
-    if family != "hidden":
-        raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
-    rng = random.Random(f"apply-{seed}")
-    cases = []
-    for i in range(8):
-        photo = rng.choice(["astronaut", "coffee", "coins", "camera", "chelsea"])
-        gray = photo in ("coins", "camera") or rng.random() < 0.3
-        h, w = rng.randint(7, 13), rng.randint(7, 13)
-        img = _photo_crop(photo, rng.randint(0, 30), rng.randint(0, 30), h, w, 5, gray)
-        kh, kw = rng.choice([1, 3, 5]), rng.choice([1, 3, 5])
-        if rng.random() < 0.4 and (kh, kw) == (3, 3):
-            name = rng.choice(sorted(k))
-            ker = k[name]
-        else:
-            name, ker = f"random {kh}x{kw}", random_tensor((kh, kw), seed * 100 + i)
-        mode = PADDING_MODES[i % 4]
-        cases.append(Case(f"{photo} {tuple(img.shape)}, {name}, {mode}", {"image": img, "kernel": ker},
-                          {"padding_mode": mode}, _APPLY_HINT))
-    return cases
+    if family == "hidden":
+        return grader_module("conv").apply_kernel_cases(seed)
+    raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
 
 
 def _apply_kernel_reference(case: Case):

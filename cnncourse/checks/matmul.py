@@ -22,7 +22,6 @@ runs in float32 and is compared with rtol 1e-4, atol 1e-4.
 
 from __future__ import annotations
 
-import random
 import statistics
 import time
 
@@ -32,8 +31,8 @@ import torch.nn.functional as F
 from cnncourse import conv_matrix as _reference_module
 from cnncourse import lecture
 from cnncourse.checks.core import (TORCH_CONVOLUTIONS, Case, CheckFailure, CheckReport,
-                                   forbid_calls, quiet, random_tensor, run_cases,
-                                   tensor_mismatch)
+                                   forbid_calls, grader_module, quiet, random_tensor,
+                                   run_cases, tensor_mismatch)
 
 CONV2D_TOPICS = ("basic", "stride_padding_dilation", "groups", "errors")
 TRANSPOSE_TOPICS = ("basic", "stride_padding", "groups", "errors")
@@ -65,15 +64,6 @@ TOL_SPEED = {"rtol": 1e-4, "atol": 1e-4}
 SPEED_CASE = ((8, 16, 32, 32), (32, 16, 3, 3), 0)
 SPEED_TARGET = 10.0  # what the visible test asks for
 SPEED_LIMIT = 25.0  # what the hidden test grades (generous: machines are noisy)
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
-def _pair_or_int(rng: random.Random, low: int, high: int):
-    a, b = rng.randint(low, high), rng.randint(low, high)
-    return a if rng.random() < 0.3 else (a, b)
 
 
 def _check_family(family: str) -> None:
@@ -111,16 +101,7 @@ def conv_matrix_cases(family: str = "visible", seed: int = 0) -> list[Case]:
                 case("kernel as large as the input", (3, 4), (3, 4), s + 30),
                 case("float32 kernel keeps float32", (4, 4), (2, 2), s + 40, torch.float32),
                 case("kernel taller than the input (ValueError)", (2, 5), (3, 2), s + 50)]
-    rng = random.Random(f"conv_matrix-{seed}")
-    cases = []
-    for i in range(6):
-        kh, kw = rng.randint(1, 4), rng.randint(1, 4)
-        h, w = kh + rng.randint(0, 4), kw + rng.randint(0, 4)
-        if h == w:
-            w += 1
-        cases.append(case(f"random #{i + 1}", (h, w), (kh, kw), s + 100 + 10 * i))
-    cases.append(case("kernel wider than the input (ValueError)", (4, 2), (2, 3), s + 200))
-    return cases
+    return grader_module("matmul").conv_matrix_cases(seed)
 
 
 def _conv_matrix_reference(case: Case):
@@ -210,69 +191,13 @@ def _conv_visible(topic: str, seed: int) -> list[Case]:
     raise ValueError(f"unknown topic {topic!r}; choose one of {CONV2D_TOPICS}")
 
 
-def _conv_hidden(topic: str, seed: int, n: int = 6) -> list[Case]:
-    rng = random.Random(f"im2col-{topic}-{seed}")
-    h_ = HINTS_CONV[topic]
-    base = seed * 1000 + 100
-    if topic == "errors":
-        return [
-            _conv_case("dilated kernel larger than the input", (1, 2, 5, 6), (1, 2, 3, 2), base, h_,
-                       dilation=3),
-            _conv_case("kernel wider than the padded input", (2, 1, 6, 2), (1, 1, 2, 5), base + 10, h_,
-                       padding=(0, 1)),
-            _conv_case("in channels not divisible by groups", (1, 5, 6, 6), (4, 2, 3, 3), base + 20, h_,
-                       groups=2),
-            _conv_case("stride (1, 0)", (1, 1, 5, 5), (1, 1, 2, 2), base + 30, h_, stride=(1, 0)),
-            _conv_case("padding (0, -2)", (1, 1, 6, 6), (1, 1, 2, 2), base + 40, h_, padding=(0, -2)),
-            _conv_case("groups 0", (1, 2, 5, 5), (2, 2, 3, 3), base + 50, h_, groups=0),
-        ]
-    if topic not in CONV2D_TOPICS:
-        raise ValueError(f"unknown topic {topic!r}; choose one of {CONV2D_TOPICS}")
-    cases = []
-    for i in range(n):
-        kwargs = {}
-        groups = 1
-        if topic == "groups":
-            groups = rng.choice([2, 3])
-            kwargs["groups"] = groups
-        cin_g = 1 if (topic == "groups" and i % 2 == 0) else rng.randint(1, 3)
-        cin, cout = cin_g * groups, groups * rng.randint(1, 2)
-        if topic == "groups" and i % 3 == 1:
-            cout = groups * 2  # several output channels per group
-        kh, kw = rng.randint(1, 4), rng.randint(1, 4)
-        stride, padding, dilation = 1, 0, 1
-        if topic in ("stride_padding_dilation", "groups"):
-            stride = _pair_or_int(rng, 1, 3)
-        if topic == "stride_padding_dilation":
-            padding = _pair_or_int(rng, 0, 2)
-            dilation = _pair_or_int(rng, 1, 3)
-        for key, value, default in (("stride", stride, 1), ("padding", padding, 0),
-                                    ("dilation", dilation, 1)):
-            if value != default:
-                kwargs[key] = value
-        (dh, dw), (ph, pw) = _pair(dilation), _pair(padding)
-        min_h = max(1, dh * (kh - 1) + 1 - 2 * ph)
-        min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
-        h, w = min_h + rng.randint(0, 6), min_w + rng.randint(0, 6)
-        batch = rng.choice([1, 2])
-        cases.append(_conv_case(f"random {topic} #{i + 1}", (batch, cin, h, w), (cout, cin_g, kh, kw),
-                                base + 10 * i, h_, bias=rng.random() < 0.7, **kwargs))
-    if topic == "stride_padding_dilation":  # make sure each feature is present on its own
-        cases += [
-            _conv_case("random dilation 2 alone", (1, 2, 7, 6), (2, 2, 3, 2), base + 500, h_, dilation=2),
-            _conv_case("random padding (1, 2) alone", (2, 1, 4, 5), (2, 1, 3, 3), base + 510, h_,
-                       padding=(1, 2)),
-            _conv_case("random stride (3, 2) alone", (1, 2, 8, 7), (1, 2, 2, 2), base + 520, h_,
-                       stride=(3, 2)),
-        ]
-    return cases
-
-
 def conv2d_im2col_cases(topic: str, family: str = "visible", seed: int = 0) -> list[Case]:
     _check_family(family)
     if topic not in CONV2D_TOPICS:
         raise ValueError(f"unknown topic {topic!r}; choose one of {CONV2D_TOPICS}")
-    return _conv_visible(topic, seed) if family == "visible" else _conv_hidden(topic, seed)
+    if family == "hidden":
+        return grader_module("matmul").conv2d_im2col_cases(topic, seed)
+    return _conv_visible(topic, seed)
 
 
 def _conv2d_reference(case: Case):
@@ -460,78 +385,13 @@ def _t_visible(topic: str, seed: int) -> list[Case]:
     raise ValueError(f"unknown topic {topic!r}; choose one of {TRANSPOSE_TOPICS}")
 
 
-def _t_hidden(topic: str, seed: int, n: int = 6) -> list[Case]:
-    rng = random.Random(f"transpose-{topic}-{seed}")
-    h_ = HINTS_T[topic]
-    base = seed * 1000 + 100
-    if topic == "errors":
-        return [
-            _t_case("output_padding (0, 2) with stride (1, 2), dilation 1", (1, 2, 4, 4), (2, 1, 2, 2),
-                    base, h_, stride=(1, 2), output_padding=(0, 2)),
-            _t_case("output_padding 2 with stride 2 and dilation 2", (1, 1, 3, 3), (1, 1, 2, 2),
-                    base + 10, h_, stride=2, dilation=2, output_padding=2),
-            _t_case("in channels not divisible by groups", (1, 3, 4, 4), (3, 1, 3, 3), base + 20, h_,
-                    groups=2),
-            _t_case("negative output_padding", (1, 1, 3, 3), (1, 1, 2, 2), base + 30, h_,
-                    output_padding=-1),
-            _t_case("dilation (1, 0)", (1, 1, 3, 3), (1, 1, 2, 2), base + 40, h_, dilation=(1, 0)),
-            _t_case("groups 0", (1, 2, 3, 3), (2, 1, 2, 2), base + 50, h_, groups=0),
-            _t_case("padding (0, 3) too large", (1, 1, 3, 2), (1, 1, 2, 2), base + 60, h_,
-                    padding=(0, 3)),
-        ]
-    if topic not in TRANSPOSE_TOPICS:
-        raise ValueError(f"unknown topic {topic!r}; choose one of {TRANSPOSE_TOPICS}")
-    cases = []
-    for i in range(n):
-        groups = rng.choice([2, 3]) if topic == "groups" else 1
-        cin = groups * (1 if i % 2 == 0 else rng.randint(1, 2))
-        cout_g = rng.randint(1, 2) if i % 3 else 2
-        kh, kw = rng.randint(1, 4), rng.randint(1, 4)
-        kwargs = {}
-        if topic in ("stride_padding", "groups"):
-            stride = _pair_or_int(rng, 1, 3)
-            padding = _pair_or_int(rng, 0, 2) if topic == "stride_padding" else 0
-            (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
-            dilation = _pair_or_int(rng, 1, 3) if topic == "stride_padding" else 1
-            (dh, dw) = _pair(dilation)
-            output_padding = 0
-            if topic == "stride_padding":
-                oph = rng.randint(0, max(sh, dh) - 1)
-                opw = rng.randint(0, max(sw, dw) - 1)
-                output_padding = oph if oph == opw else (oph, opw)
-            for key, value, default in (("stride", stride, 1), ("padding", padding, 0),
-                                        ("dilation", dilation, 1),
-                                        ("output_padding", output_padding, 0)):
-                if value != default:
-                    kwargs[key] = value
-        else:
-            (sh, sw), (ph, pw), (dh, dw) = (1, 1), (0, 0), (1, 1)
-        # input large enough that the output is positive after cropping the padding
-        h = rng.randint(1, 4)
-        w = rng.randint(1, 4)
-        while (h - 1) * sh - 2 * ph + dh * (kh - 1) + 1 < 1:
-            h += 1
-        while (w - 1) * sw - 2 * pw + dw * (kw - 1) + 1 < 1:
-            w += 1
-        cases.append(_t_case(f"random {topic} #{i + 1}", (rng.choice([1, 2]), cin, h, w),
-                             (cin, cout_g, kh, kw), base + 10 * i, h_, bias=rng.random() < 0.7,
-                             groups=groups, **kwargs))
-    if topic == "stride_padding":  # each feature on its own, too
-        cases += [
-            _t_case("random output_padding (1, 2) with stride 3 alone", (1, 2, 3, 2), (2, 1, 2, 3),
-                    base + 500, h_, stride=3, output_padding=(1, 2)),
-            _t_case("random dilation (2, 3) alone", (2, 1, 3, 4), (1, 2, 3, 2), base + 510, h_,
-                    dilation=(2, 3)),
-            _t_case("random padding 1 alone", (1, 2, 4, 3), (2, 2, 3, 3), base + 520, h_, padding=1),
-        ]
-    return cases
-
-
 def conv_transpose2d_cases(topic: str, family: str = "visible", seed: int = 0) -> list[Case]:
     _check_family(family)
     if topic not in TRANSPOSE_TOPICS:
         raise ValueError(f"unknown topic {topic!r}; choose one of {TRANSPOSE_TOPICS}")
-    return _t_visible(topic, seed) if family == "visible" else _t_hidden(topic, seed)
+    if family == "hidden":
+        return grader_module("matmul").conv_transpose2d_cases(topic, seed)
+    return _t_visible(topic, seed)
 
 
 def _transpose_reference(case: Case):

@@ -36,14 +36,14 @@ and their relatives raise an error if the student's code calls them.
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 
 from cnncourse.checks.core import (
-    FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, quiet, random_tensor,
+    FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, grader_module, quiet,
+    random_tensor,
     tensor_mismatch, one_thread,
 )
 
@@ -183,42 +183,13 @@ def _bn_visible(part: str, seed: int) -> list[BNCase]:
     raise ValueError(f"unknown part {part!r}; choose one of {BN_PARTS}")
 
 
-def _bn_hidden(part: str, seed: int, n: int = 5) -> list[BNCase]:
-    rng = random.Random(f"bn-{part}-{seed}")
-    cases = []
-    for i in range(n):
-        c = rng.randint(1, 5)
-        batch = rng.choice([1, 2, 3])
-        h, w = rng.randint(1, 5), rng.randint(1, 5)
-        if batch * h * w < 2:
-            w = 2
-        if part == "gradients":
-            h, w = min(h, 3), min(w, 3)
-        kwargs = dict(eps=rng.choice([1e-5, 1e-3, 0.05]), affine=rng.random() < 0.7,
-                      momentum=rng.choice([0.1, 0.3, 0.9]))
-        if part == "running_stats" or (part == "eval" and i == 0):
-            kwargs["steps"] = rng.randint(2, 4)
-        if part in ("train", "eval") and rng.random() < 0.3:
-            kwargs["dtype"] = torch.float32
-        cases.append(BNCase(f"random {part} #{i + 1}", (batch, c, h, w), c, seed * 1000 + 100 + 10 * i,
-                            **kwargs))
-    if part == "train":
-        c = rng.randint(2, 4)
-        cases += [
-            BNCase("error: one value per channel", (1, c, 1, 1), c, seed * 1000 + 900),
-            BNCase("error: 2-D input", (3, c), c, seed * 1000 + 910),
-            BNCase(f"error: {c + 1} channels, num_features={c}", (2, c + 1, 2, 2), c, seed * 1000 + 920),
-        ]
-    return cases
-
-
 def batchnorm_cases(part: str, family: str = "visible", seed: int = 0) -> list[BNCase]:
     if part not in BN_PARTS:
         raise ValueError(f"unknown part {part!r}; choose one of {BN_PARTS}")
     if family == "visible":
         return _bn_visible(part, seed)
     if family == "hidden":
-        return _bn_hidden(part, seed)
+        return grader_module("norm_dropout").batchnorm_cases(part, seed)
     raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
 
 
@@ -547,38 +518,13 @@ def _drop_visible(part: str, seed: int) -> list[DropCase]:
     raise ValueError(f"unknown part {part!r}; choose one of {DROPOUT_PARTS}")
 
 
-def _drop_hidden(part: str, seed: int, n: int = 4) -> list[DropCase]:
-    rng = random.Random(f"drop-{part}-{seed}")
-    cases = []
-    for i in range(n):
-        p = rng.choice([0.1, 0.25, 0.4, 0.6, 0.75])
-        if part == "masks":
-            shape = (rng.randint(8, 12), rng.randint(8, 12), rng.randint(1, 4), rng.randint(1, 4))
-        else:
-            shape = (rng.randint(24, 40), rng.randint(48, 80), rng.randint(1, 2), rng.randint(1, 3))
-        dtype = torch.float32 if rng.random() < 0.3 else torch.float64
-        cases.append(DropCase(f"random {part} #{i + 1}", shape, p, seed * 1000 + 100 + 10 * i, dtype))
-    if part == "masks":
-        base = seed * 1000 + 900
-        cases += [
-            DropCase("eval mode is the identity", (1, 5, 3, 2), rng.choice([0.2, 0.7]), base, mode="eval"),
-            DropCase("p=0 keeps everything", (2, 3, 1, 4), 0.0, base + 1),
-            DropCase("gradients: float64 gradcheck under a fixed seed", (1, 4, 3, 2), 0.3, base + 5,
-                     mode="gradcheck"),
-            DropCase("p=1 drops everything", (1, 6, 2, 3), 1.0, base + 2, dtype=torch.float32),
-            DropCase("error: p=-0.5", (1, 1, 1, 1), -0.5, base + 3, mode="construct"),
-            DropCase("error: p=1.01", (1, 1, 1, 1), 1.01, base + 4, mode="construct"),
-        ]
-    return cases
-
-
 def dropout2d_cases(part: str, family: str = "visible", seed: int = 0) -> list[DropCase]:
     if part not in DROPOUT_PARTS:
         raise ValueError(f"unknown part {part!r}; choose one of {DROPOUT_PARTS}")
     if family == "visible":
         return _drop_visible(part, seed)
     if family == "hidden":
-        return _drop_hidden(part, seed)
+        return grader_module("norm_dropout").dropout2d_cases(part, seed)
     raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
 
 

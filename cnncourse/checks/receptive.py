@@ -24,7 +24,6 @@ Numbers must be exact (``start`` within 1e-9). While a check runs, these referen
 from __future__ import annotations
 
 import copy
-import random
 
 import torch
 import torch.nn as nn
@@ -32,8 +31,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnncourse import receptive_field as rf_ref
 from cnncourse.checks.core import (
-    Case, CheckFailure, CheckReport, ForbiddenCall, expected_results, forbid_calls, quiet, run_cases,
-    one_thread, value_mismatch,
+    Case, CheckFailure, CheckReport, ForbiddenCall, expected_results, forbid_calls, grader_module,
+    quiet, run_cases, one_thread, value_mismatch,
 )
 from cnncourse.model_stats import count_params as _count_params_ref
 
@@ -121,45 +120,13 @@ def _rf_visible(part: str):
     raise ValueError(f"unknown part {part!r}; choose one of {RF_PARTS}")
 
 
-def _rf_hidden(part: str, seed: int, n: int = 5):
-    rng = random.Random(f"rf-{part}-{seed}")
-    extra = 12 if part == "dilation" else 0  # dilated fields are wide
-    cases = []
-    for i in range(n):
-        layers, ch = [], 1
-        n_layers = rng.randint(2, 4)
-        pool_at = rng.randrange(n_layers) if part == "pooling" else -1
-        for li in range(n_layers):
-            if li == pool_at or (part == "pooling" and li > 0 and rng.random() < 0.3):
-                k = rng.randint(2, 3)
-                if rng.random() < 0.5:
-                    layers.append(nn.MaxPool2d(k, stride=rng.randint(1, k), padding=rng.randint(0, k // 2)))
-                else:
-                    layers.append(nn.AvgPool2d((k, rng.randint(1, 3)), stride=(rng.randint(1, 2), 1)))
-            else:
-                k = (rng.randint(1, 4), rng.randint(1, 4))
-                s = (rng.randint(1, 2), rng.randint(1, 2))
-                p = (rng.randint(0, 1), rng.randint(0, 2))
-                d = (1, 1)
-                if part == "dilation" and (li == 0 or rng.random() < 0.6):
-                    d = (rng.randint(1, 3), rng.randint(2, 3))
-                    k = (max(k[0], 2), max(k[1], 2))
-                layers.append(nn.Conv2d(ch, 2, k, stride=s, padding=p, dilation=d))
-                ch = 2
-            if rng.random() < 0.4:
-                layers.append(rng.choice([nn.ReLU(), nn.Tanh(), nn.Identity()]))
-        cases.append((f"random {part} stack #{i + 1}", nn.Sequential(*layers),
-                      (rng.randint(14, 24) + extra, rng.randint(14, 24) + extra)))
-    return cases
-
-
 def receptive_field_cases(part: str, family: str = "visible", seed: int = 0) -> list[Case]:
     if part not in RF_PARTS:
         raise ValueError(f"unknown part {part!r}; choose one of {RF_PARTS}")
     if family == "visible":
         raw = _rf_visible(part)
     elif family == "hidden":
-        raw = _rf_hidden(part, seed)
+        raw = grader_module("receptive").receptive_field_cases(part, seed)
     else:
         raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
     return [Case(name, {"model": model, "input_hw": hw}, {}, RF_HINTS[part]) for name, model, hw in raw]
@@ -319,22 +286,7 @@ def count_params_cases(family: str = "visible", seed: int = 0) -> list[Case]:
                       ("frozen weights count; batch-norm buffers do not", _frozen()),
                       ("no parameters", nn.Sequential(nn.ReLU(), nn.MaxPool2d(2)))]
     elif family == "hidden":
-        rng = random.Random(f"params-{seed}")
-        models = []
-        for i in range(4):
-            layers, ch = [], rng.randint(1, 4)
-            for _ in range(rng.randint(1, 4)):
-                out = rng.randint(1, 6)
-                g = rng.choice([g for g in (1, 2, 3) if ch % g == 0 and out * g % g == 0])
-                layers.append(nn.Conv2d(ch, out * g, (rng.randint(1, 3), rng.randint(1, 3)),
-                                        groups=g, bias=rng.random() < 0.5))
-                if rng.random() < 0.5:
-                    layers.append(nn.BatchNorm2d(out * g, affine=rng.random() < 0.7))
-                ch = out * g
-            models.append((f"random stack #{i + 1}", nn.Sequential(*layers)))
-        shared = nn.Linear(rng.randint(2, 9), rng.randint(2, 9))
-        models.append(("a layer used twice", nn.Sequential(shared, nn.ReLU(), shared)
-                       if shared.in_features == shared.out_features else nn.ModuleList([shared, shared])))
+        models = grader_module("receptive").count_params_models(seed)
     else:
         raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
     return [Case(name, {"model": m}, {}, hint) for name, m in models]
@@ -375,14 +327,7 @@ def conv2d_flops_cases(family: str = "visible", seed: int = 0) -> list[Case]:
             ("error: out_channels not divisible by groups", 4, 3, 3, 6, 2),
         ]
     elif family == "hidden":
-        rng = random.Random(f"flops-{seed}")
-        for i in range(8):
-            g = rng.choice([1, 1, 2, 3])
-            cin, cout = g * rng.randint(1, 4), g * rng.randint(1, 4)
-            k = rng.choice([rng.randint(1, 5), (rng.randint(1, 5), rng.randint(1, 5))])
-            out = rng.choice([rng.randint(1, 20), (rng.randint(1, 20), rng.randint(1, 20))])
-            grid.append((f"random conv #{i + 1}", cin, cout, k, out, g))
-        grid.append(("error: groups do not divide", 3 * rng.randint(1, 3) + 1, 6, 3, 4, 3))
+        grid = grader_module("receptive").conv2d_flops_grid(seed)
     else:
         raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
     return [Case(name, {"in_channels": cin, "out_channels": cout, "kernel_size": k, "output_hw": out},

@@ -1,0 +1,130 @@
+"""Hidden cases of :mod:`cnncourse.checks.backprop` (the grader's; not in the students' wheel)."""
+
+from __future__ import annotations
+
+import random
+
+from cnncourse.checks.backprop import (FnCase, _avg_args, _conv_case, _distinct, _max_args,
+                                       _pool_case, _tied)
+from cnncourse.checks.core import random_tensor
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _random_pool_cases(c, rng: random.Random, s: int, make_args) -> list:
+    """Eight random pooling cases: geometry, then an input of a fitting shape, then the
+    arguments ``make_args(rng, kernel, stride, padding, ceil_mode)``."""
+    cases = []
+    for i in range(8):
+        kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=i % 2 == 1)
+        kh, kw = _pair(kernel)
+        shape = (rng.randint(1, 2), rng.randint(1, 3), kh + rng.randint(0, 6), kw + rng.randint(0, 6))
+        cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
+                       make_args(rng, kernel, stride, padding, ceil)))
+    return cases
+
+
+def _random_pool_geometry(rng: random.Random, explicit_stride: bool):
+    kh, kw = rng.randint(1, 4), rng.randint(1, 4)
+    kernel = kh if (kh == kw or rng.random() < 0.3) else (kh, kw)
+    kh, kw = _pair(kernel)
+    if explicit_stride:
+        sh, sw = rng.randint(1, 3), rng.randint(1, 3)
+        stride = sh if rng.random() < 0.3 else (sh, sw)
+    else:
+        stride = None
+    ph, pw = rng.randint(0, kh // 2), rng.randint(0, kw // 2)
+    padding = ph if rng.random() < 0.4 else (ph, pw)
+    return kernel, stride, padding, rng.random() < 0.4
+
+
+def _pair_or_int(rng: random.Random, low: int, high: int):
+    a, b = rng.randint(low, high), rng.randint(low, high)
+    return a if rng.random() < 0.3 else (a, b)
+
+
+def max_pool_cases(part: str, seed: int) -> list[FnCase]:
+    s = seed * 1000
+    c = lambda *a, **k: _pool_case("max", part, *a, **k)  # noqa: E731
+    if part == "forward":
+        cases = _random_pool_cases(c, random.Random(f"max-forward-{seed}"), s,
+                                   lambda rng, *geometry: _max_args(*geometry))
+        cases += [c("stride 0 (RuntimeError)", random_tensor((1, 1, 4, 4), s + 200), _max_args(2, 0)),
+                  c("padding (0, 2) with kernel 3 (RuntimeError)", random_tensor((1, 1, 6, 6), s + 210),
+                    _max_args(3, 1, (0, 2)))]
+        return cases
+    if part == "backward":
+        rng = random.Random(f"max-backward-{seed}")
+        cases = []
+        for i in range(6):
+            kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=True)
+            kh, kw = _pair(kernel)
+            shape = (rng.randint(1, 2), rng.randint(1, 2), kh + rng.randint(0, 4), kw + rng.randint(0, 4))
+            cases.append(c(f"random #{i + 1}", _distinct(shape, s + 100 + 10 * i),
+                           _max_args(kernel, stride, padding, ceil), s + 100 + 10 * i))
+        return cases
+    # ties
+    rng = random.Random(f"max-ties-{seed}")
+    cases = []
+    for i in range(6):
+        kh, kw = rng.randint(2, 4), rng.randint(1, 4)
+        stride = rng.choice([1, (kh, kw), (1, rng.randint(1, 2))])
+        shape = (rng.randint(1, 2), rng.randint(1, 3), kh + rng.randint(0, 5), kw + rng.randint(0, 5))
+        cases.append(c(f"random ties #{i + 1}", _tied(shape, s + 100 + 10 * i, rng.randint(2, 3)),
+                       _max_args((kh, kw), stride), s + 100 + 10 * i))
+    return cases
+
+
+def avg_pool_cases(part: str, seed: int) -> list[FnCase]:
+    s = seed * 1000
+    c = lambda *a, **k: _pool_case("avg", part, *a, **k)  # noqa: E731
+    if part == "forward":
+        cases = _random_pool_cases(c, random.Random(f"avg-forward-{seed}"), s,
+                                   lambda rng, *geometry: _avg_args(*geometry, rng.random() < 0.5))
+        cases += [c("kernel wider than the input (RuntimeError)", random_tensor((1, 1, 4, 2), s + 200),
+                    _avg_args((2, 3), 1)),
+                  c("padding (2, 0) with kernel 3 (RuntimeError)", random_tensor((1, 1, 6, 6), s + 210),
+                    _avg_args(3, 1, (2, 0)))]
+        return cases
+    rng = random.Random(f"avg-backward-{seed}")
+    cases = []
+    for i in range(6):
+        kernel, stride, padding, ceil = _random_pool_geometry(rng, explicit_stride=True)
+        kh, kw = _pair(kernel)
+        if i < 2:  # make sure the divisor matters
+            padding, ceil = (kh // 2, kw // 2), True
+        shape = (rng.randint(1, 2), rng.randint(1, 2), kh + rng.randint(0, 4), kw + rng.randint(0, 4))
+        cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
+                       _avg_args(kernel, stride, padding, ceil, i % 2 == 1), s + 100 + 10 * i))
+    return cases
+
+
+def conv2d_function_cases(part: str, seed: int) -> list[FnCase]:
+    s = seed * 1000
+    c = lambda *a, **k: _conv_case(part, *a, **k)  # noqa: E731
+    rng = random.Random(f"conv-{part}-{seed}")
+    cases = []
+    for i in range(6):
+        groups = rng.choice([1, 1, 2, 3])
+        cin_g = 1 if (groups > 1 and i % 2 == 0) else rng.randint(1, 2)
+        cout = groups * rng.randint(1, 2)
+        kh, kw = rng.randint(1, 3), rng.randint(1, 3)
+        stride = _pair_or_int(rng, 1, 3)
+        padding = _pair_or_int(rng, 0, 2)
+        dilation = _pair_or_int(rng, 1, 2)
+        (dh, dw), (ph, pw) = _pair(dilation), _pair(padding)
+        h = max(1, dh * (kh - 1) + 1 - 2 * ph) + rng.randint(0, 4)
+        w = max(1, dw * (kw - 1) + 1 - 2 * pw) + rng.randint(0, 4)
+        cases.append(c(f"random #{i + 1}", (rng.randint(1, 2) if i else 2, cin_g * groups, h, w),
+                       (cout, cin_g, kh, kw), s + 100 + 10 * i, bias=part == "grad_bias" or rng.random() < 0.7,
+                       stride=stride, padding=padding, dilation=dilation, groups=groups))
+    if part == "forward":
+        cases += [c("out channels not divisible by groups (RuntimeError)", (1, 4, 5, 5), (3, 2, 3, 3),
+                    s + 200, groups=2),
+                  c("negative padding (RuntimeError)", (1, 1, 5, 5), (1, 1, 3, 3), s + 210, padding=(0, -1))]
+    if part == "grad_bias":
+        cases.append(c("no bias, groups 2", (2, 2, 5, 4), (2, 1, 2, 2), s + 200, bias=False,
+                       groups=2, grads=("x", "weight"), compare_grads=False))
+    return cases
