@@ -75,7 +75,7 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
-# The feedback page typesets its math offline: autograder/templates/feedback/mathjax.html.j2
+# The feedback page typesets its math offline: cnncourse/sandbox/templates/feedback/mathjax.html.j2
 # is found before nbconvert's macro (which loads MathJax from a CDN) and writes MathJax 3
 # into the page (cnncourse.sandbox.feedback.offline_mathjax). Also for the formgrader's
 # "Generate feedback" button, which always uses the template "feedback".
@@ -83,7 +83,7 @@ _here = os.path.dirname(os.path.abspath(__file__))
 import nbgrader as _nbgrader  # noqa: E402 - only for the path of its templates
 
 c.HTMLExporter.extra_template_basedirs = [
-    os.path.join(_here, "autograder", "templates"),
+    os.path.join(_here, "cnncourse", "sandbox", "templates"),
     os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
 ]
 c.HTMLExporter.filters = {"offline_mathjax": "cnncourse.sandbox.feedback.offline_mathjax"}

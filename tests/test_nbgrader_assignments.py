@@ -158,7 +158,7 @@ def test_feedback_names_the_failing_case_but_hides_hidden_tests(course):
 
 def test_feedback_typesets_its_math_offline(course):
     """nbgrader's feedback page loads MathJax from a CDN; ours carries it (nbgrader_config.py,
-    autograder/templates/feedback/mathjax.html.j2): opened from disk in a browser with no
+    cnncourse/sandbox/templates/feedback/mathjax.html.j2): opened from disk in a browser with no
     network, it requests nothing remote and its TeX is typeset."""
     import re
 

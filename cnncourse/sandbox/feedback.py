@@ -8,8 +8,8 @@ comment line), and reduces the error outputs of those cells to their message: th
 messages of a failing check, without the traceback that would quote the hidden source.
 
 :func:`offline_mathjax` is the template filter behind the feedback page's math
-(``autograder/templates/feedback/mathjax.html.j2``): nbgrader's page loads MathJax 2 from a CDN,
-so a student offline saw raw TeX. The page now carries MathJax 3 (SVG output, no font
+(``cnncourse/sandbox/templates/feedback/mathjax.html.j2``): nbgrader's page loads
+MathJax 2 from a CDN, so a student offline saw raw TeX. The page now carries MathJax 3 (SVG output, no font
 files) in itself and typesets with no network.
 """
 
