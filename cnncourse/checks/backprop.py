@@ -33,7 +33,8 @@ import torch
 import torch.nn.functional as F
 
 from cnncourse import lecture
-from cnncourse.checks.core import (FLOAT64_TOL, TORCH_CONVOLUTIONS, CheckFailure, CheckReport,
+from cnncourse.checks.core import (ATEN_CONVOLUTION, ATEN_POOLING, FLOAT64_TOL,
+                                   TORCH_CONVOLUTIONS, CheckFailure, CheckReport,
                                    ForbiddenCall, first_line, forbid_calls, grader_module, quiet,
                                    random_tensor, report_failures, tensor_mismatch)
 
@@ -58,7 +59,7 @@ FORBIDDEN_POOL = (
     "torch.nn.functional.lp_pool2d",
 )
 FORBIDDEN_CONV = TORCH_CONVOLUTIONS + ("cnncourse.conv_matrix.conv2d_im2col",)
-FORBIDDEN = FORBIDDEN_POOL + FORBIDDEN_CONV
+FORBIDDEN = FORBIDDEN_POOL + FORBIDDEN_CONV + (ATEN_CONVOLUTION, ATEN_POOLING)
 REASON = "write the forward and the backward yourself (F.unfold, F.fold and F.pad are allowed)."
 
 GRADCHECK = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-3, "fast_mode": True}

@@ -23,13 +23,14 @@ import torch
 import torch.nn.functional as F
 
 from cnncourse import lecture
-from cnncourse.checks.core import (TORCH_CONVOLUTIONS, Case, CheckFailure, grader_module,
+from cnncourse.checks.core import (ATEN_CONVOLUTION, ATEN_EDGE_PADDING, TORCH_CONVOLUTIONS,
+                                   Case, CheckFailure, grader_module,
                                    random_tensor, run_cases)
 
 TOPICS = ("basic", "stride_padding", "dilation", "groups", "errors")
 
 #: Functions that a hand-written convolution must not call while it is checked.
-FORBIDDEN_CONV = TORCH_CONVOLUTIONS
+FORBIDDEN_CONV = TORCH_CONVOLUTIONS + (ATEN_CONVOLUTION,)  # any route to a convolution kernel
 FORBIDDEN_REASON = "implement the convolution yourself, with loops over the output."
 
 HINTS = {
@@ -182,7 +183,8 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 #: apply_kernel teaches the padding modes: F.pad may add zeros (mode "constant", e.g. for
 #: conv2d_naive's padding), but its other modes, which nn.ReflectionPad2d & co. call too,
 #: raise while apply_kernel is checked.
-FORBIDDEN_PAD = FORBIDDEN_CONV + ("torch.nn.functional.pad[mode=reflect|replicate|circular]",)
+FORBIDDEN_PAD = FORBIDDEN_CONV + ("torch.nn.functional.pad[mode=reflect|replicate|circular]",
+                                  ATEN_EDGE_PADDING)
 FORBIDDEN_PAD_REASON = ("pad with the reflect, replicate and circular modes yourself, with "
                         "indexing (F.pad may add zeros), and use your conv2d_naive.")
 _APPLY_HINT = ("pad by (kH // 2, kW // 2) on each side with the given mode (zeros: 0; "

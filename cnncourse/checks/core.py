@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 #: Tolerances for float64 comparisons (sums in another order differ by ~1e-15).
 FLOAT64_TOL = {"rtol": 1e-7, "atol": 1e-9}
@@ -30,6 +31,47 @@ TORCH_CONVOLUTIONS = (
     "torch.nn.grad.conv2d_input",
     "torch.nn.grad.conv2d_weight",
 )
+
+
+#: Operator families, forbidden at the operator level: a spec ``"aten::NAME|NAME|…"`` makes
+#: any call that reaches one of these ATen operators fail while a check runs, whatever the
+#: route (F.conv1d/2d/3d, nn modules, torch.ops.aten.*, a helper of another library), by
+#: a dispatch mode (:class:`ForbidOperators`). Names are the operators' packet names
+#: (``torch.ops.aten.convolution`` -> ``convolution``), forward and backward kernels.
+ATEN_CONVOLUTION = "aten::" + "|".join((
+    "convolution", "_convolution", "convolution_backward", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_tbc",
+    "cudnn_convolution", "cudnn_convolution_transpose", "miopen_convolution",
+    "mkldnn_convolution", "_nnpack_spatial_convolution", "_slow_conv2d_forward",
+    "_slow_conv2d_backward", "slow_conv3d", "slow_conv3d_forward", "slow_conv_dilated2d",
+    "slow_conv_dilated3d", "slow_conv_transpose2d", "slow_conv_transpose3d", "thnn_conv2d",
+    "_conv_depthwise2d", "conv_depthwise3d"))
+#: Ready-made im2col / col2im (F.unfold, F.fold) and the windows view (Tensor.unfold).
+ATEN_UNFOLD = "aten::im2col|col2im|unfold|unfold_backward"
+ATEN_POOLING = "aten::" + "|".join((
+    "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
+    "max_pool2d_with_indices", "max_pool3d_with_indices", "max_pool2d_with_indices_backward",
+    "max_pool3d_with_indices_backward", "mkldnn_max_pool2d", "max_unpool2d", "max_unpool3d",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d", "avg_pool2d_backward", "avg_pool3d_backward",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "_adaptive_avg_pool2d",
+    "_adaptive_avg_pool3d", "_adaptive_avg_pool2d_backward", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "adaptive_max_pool3d", "fractional_max_pool2d",
+    "fractional_max_pool3d"))
+#: Padding by mirroring or repeating the edge (F.pad's reflect and replicate modes,
+#: nn.ReflectionPad2d, nn.ReplicationPad2d, …). The circular mode is composite (slices and
+#: a concatenation), so only the name rule on F.pad catches it.
+ATEN_EDGE_PADDING = "aten::" + "|".join(
+    f"{kind}_pad{d}d" for kind in ("reflection", "replication") for d in (1, 2, 3))
+ATEN_NORMALISATION = "aten::" + "|".join((
+    "batch_norm", "native_batch_norm", "_native_batch_norm_legit",
+    "_native_batch_norm_legit_no_training", "_native_batch_norm_legit_functional",
+    "_batch_norm_impl_index", "_batch_norm_with_update", "_batch_norm_no_update",
+    "native_batch_norm_backward", "batch_norm_backward", "cudnn_batch_norm",
+    "miopen_batch_norm", "batch_norm_stats", "batch_norm_elemt", "instance_norm",
+    "layer_norm", "native_layer_norm", "group_norm", "native_group_norm"))
+#: Dropout kernels. On the CPU, F.dropout is composite (bernoulli_ and a product, what a
+#: student writes too): the name rules catch it there; this catches the fused kernels.
+ATEN_DROPOUT = "aten::native_dropout|native_dropout_backward|fused_dropout|_fused_dropout"
 
 
 class CheckFailure(AssertionError):
@@ -245,6 +287,35 @@ def _blocker(spec: str, original: Callable, reason: str) -> Callable:
     return blocked_some
 
 
+class ForbidOperators(TorchDispatchMode):
+    """While active, an ATen operator in ``names`` raises :class:`ForbiddenCall`."""
+
+    def __init__(self, names: Iterable[str], reason: str):
+        super().__init__()
+        self.names = frozenset(names)
+        self.reason = reason
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if name in self.names:
+            raise ForbiddenCall(
+                f"your code reached the operator torch.ops.aten.{name}, which this exercise "
+                f"forbids whatever calls it (F.conv1d/2d/3d, nn layers, torch.ops.aten, …): "
+                f"{self.reason}")
+        return func(*args, **(kwargs or {}))
+
+
+def _split_specs(names: Iterable[str]) -> tuple[list[str], set[str]]:
+    """(name specs, forbidden ATen operator names) of a list of specs."""
+    specs, operators = [], set()
+    for spec in names:
+        if spec.startswith("aten::"):
+            operators.update(spec[len("aten::"):].split("|"))
+        else:
+            specs.append(spec)
+    return specs, operators
+
+
 @contextlib.contextmanager
 def forbid_calls(names: Iterable[str], reason: str, student_fns: Iterable[Callable] = ()):
     """Make the named functions (``"torch.nn.functional.conv2d"``, …) raise while active.
@@ -253,8 +324,10 @@ def forbid_calls(names: Iterable[str], reason: str, student_fns: Iterable[Callab
     ``"torch.nn.functional.pad[mode=reflect|replicate|circular]"`` forbids only those
     modes, and ``F.pad`` adding zeros still works. Also replaces any global or closure
     variable of the student's functions that refers to one of them
-    (``from torch.nn.functional import conv2d``).
+    (``from torch.nn.functional import conv2d``). A spec ``"aten::NAME|…"`` (the
+    ``ATEN_*`` families above) forbids those operators whatever route reaches them.
     """
+    names, operators = _split_specs(names)
     saved = []
     blockers = {}  # id(original) -> what stands for it
     for spec in names:
@@ -284,7 +357,8 @@ def forbid_calls(names: Iterable[str], reason: str, student_fns: Iterable[Callab
                 saved.append((cell, None, value))
                 cell.cell_contents = blocker
     try:
-        yield
+        with (ForbidOperators(operators, reason) if operators else contextlib.nullcontext()):
+            yield
     finally:
         for target, attr, original in reversed(saved):
             if isinstance(target, dict):

@@ -30,7 +30,8 @@ import torch.nn.functional as F
 
 from cnncourse import conv_matrix as _reference_module
 from cnncourse import lecture
-from cnncourse.checks.core import (TORCH_CONVOLUTIONS, Case, CheckFailure, CheckReport,
+from cnncourse.checks.core import (ATEN_CONVOLUTION, ATEN_UNFOLD, TORCH_CONVOLUTIONS, Case,
+                                   CheckFailure, CheckReport,
                                    forbid_calls, grader_module, quiet, random_tensor,
                                    run_cases, tensor_mismatch)
 
@@ -42,6 +43,7 @@ FORBIDDEN_CONV = TORCH_CONVOLUTIONS + (
     "cnncourse.conv_matrix.conv_matrix",
     "cnncourse.conv_matrix.im2col",
     "cnncourse.conv_matrix.conv2d_im2col",
+    ATEN_CONVOLUTION,
 )
 #: ... and every ready-made im2col / col2im.
 FORBIDDEN_UNFOLD = FORBIDDEN_CONV + (
@@ -52,6 +54,7 @@ FORBIDDEN_UNFOLD = FORBIDDEN_CONV + (
     "torch.Tensor.unfold",
     "torch._C._nn.im2col",
     "torch._C._nn.col2im",
+    ATEN_UNFOLD,
 )
 REASON_MATRIX = "build the matrix yourself from the kernel's values."
 REASON_IM2COL = ("gather the patches yourself (e.g. with Tensor.as_strided) and multiply "

@@ -42,7 +42,8 @@ import torch
 import torch.nn as nn
 
 from cnncourse.checks.core import (
-    FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, grader_module, quiet,
+    ATEN_DROPOUT, ATEN_NORMALISATION, FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall,
+    forbid_calls, grader_module, quiet,
     random_tensor,
     tensor_mismatch, one_thread,
 )
@@ -59,6 +60,7 @@ FORBIDDEN_BN = (
     "torch.nn.BatchNorm2d",
     "torch.nn.BatchNorm1d",
     "torch.nn.functional.instance_norm",
+    ATEN_NORMALISATION,
 )
 FORBIDDEN_DROPOUT = (
     "torch.nn.functional.dropout2d",
@@ -69,6 +71,7 @@ FORBIDDEN_DROPOUT = (
     "torch.feature_dropout",
     "torch.nn.Dropout2d",
     "torch.nn.Dropout",
+    ATEN_DROPOUT,
 )
 REASON_BN = "compute the batch statistics and the normalisation yourself."
 REASON_DROPOUT = "draw the channel masks yourself (torch.rand or torch.bernoulli)."
