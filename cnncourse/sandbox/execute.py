@@ -159,7 +159,11 @@ class SandboxedExecute(Execute):
                 break
             except Exception as exc:  # noqa: BLE001 - retried, then raised with the log
                 if self.km is not None:  # nbclient cleans up only once it has a client
-                    self._cleanup_kernel()
+                    try:
+                        self._cleanup_kernel()
+                    except Exception as cleanup:  # noqa: BLE001 - the start's error matters
+                        self.log.warning("cleaning up the kernel that did not start: %s",
+                                         cleanup)
                 self.km = self.kc = None
                 log = km.kernel_log() if hasattr(km, "kernel_log") else ""
                 why = f"{exc} (attempt {attempt} of {self.start_attempts}); kernel log:\n{log}"

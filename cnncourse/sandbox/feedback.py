@@ -9,8 +9,8 @@ messages of a failing check, without the traceback that would quote the hidden s
 
 :func:`offline_mathjax` is the template filter behind the feedback page's math
 (``cnncourse/sandbox/templates/feedback/mathjax.html.j2``): nbgrader's page loads
-MathJax 2 from a CDN, so a student offline saw raw TeX. The page now carries MathJax 3 (SVG output, no font
-files) in itself and typesets with no network.
+MathJax 2 from a CDN, so a student offline saw raw TeX. The page now carries MathJax 3
+(SVG output, no font files) in itself and typesets with no network.
 """
 
 from __future__ import annotations
@@ -43,10 +43,12 @@ class HideHiddenTests(NbGraderPreprocessor):
 
 
 # MathJax 3's single-file TeX-to-SVG build, installed by `make setup` (npm, package.json).
-MATHJAX_JS = Path(__file__).resolve().parents[2] / "node_modules" / "mathjax" / "es5" / "tex-svg.js"
+MATHJAX_JS = (Path(__file__).resolve().parents[2] / "node_modules" / "mathjax" / "es5"
+              / "tex-svg.js")
 MATHJAX_ENV = "CNNCOURSE_MATHJAX_JS"
 _MATHJAX_CONFIG = """window.MathJax = {
-  tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]], displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
+  tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]],
+        displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
         processEscapes: true, processEnvironments: true},
   svg: {fontCache: "global"},
   options: {enableMenu: false}
