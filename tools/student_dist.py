@@ -15,10 +15,10 @@ holding one folder ``cnn-course-student-<version>/`` with
 Left out: ``solutions/`` (reference solutions, hidden tests and their seeds), the tests,
 the tools, the instructor's grader (``cnncourse.sandbox``, ``cnncourse.autograde``,
 ``cnncourse.nbgrader_course``, which reads ``solutions/``) and the generators of the hidden
-grading cases (``cnncourse.checks.hidden``). Before writing the zip the
-script scans every text file it holds, the wheel's included, for nbgrader's solution and
-hidden-test markers, for paths under ``solutions/`` and for ``cnncourse/checks/hidden/``, and refuses to write it if it finds
-one.
+grading cases (``cnncourse.checks.hidden``). Before writing the zip the script scans every
+text file it holds, the wheel's included, for nbgrader's solution and hidden-test markers,
+for paths under ``solutions/`` and for ``cnncourse/checks/hidden/``, and refuses to write
+it if it finds one.
 """
 
 from __future__ import annotations
