@@ -2,7 +2,7 @@
 
 Each student function here computes the right values through a route that no name rule
 lists (a 3-D or 1-D convolution, ``torch.ops.aten.*``: the convolution, reflection padding,
-im2col and batch-normalisation kernels); the check must refuse it and name the operator. The
+im2col and batch-normalisation operators); the check must refuse it and name the operator. The
 reference solutions keep full marks (the mutant suites and strict nbval of solutions/)."""
 
 from __future__ import annotations
@@ -45,12 +45,14 @@ def conv2d_by_conv1d_rows(x, weight, bias=None, stride=1, padding=0, dilation=1,
     return out if bias is None else out + bias[None, :, None, None]
 
 
-@pytest.mark.parametrize("fn", [conv2d_by_conv3d, conv2d_by_aten, conv2d_by_conv1d_rows],
+@pytest.mark.parametrize("fn, operator", [(conv2d_by_conv3d, "conv3d"),
+                                          (conv2d_by_aten, "convolution"),
+                                          (conv2d_by_conv1d_rows, "conv1d")],
                          ids=["conv3d", "aten", "conv1d"])
-def test_conv2d_naive_refuses_every_route_to_a_convolution(fn):
+def test_conv2d_naive_refuses_every_route_to_a_convolution(fn, operator):
     with pytest.raises(CheckFailure) as info:
         conv.check_conv2d(fn, "basic")
-    assert "torch.ops.aten.convolution" in str(info.value), str(info.value)
+    assert f"called the operator {operator}," in str(info.value), str(info.value)
     assert "forbids" in str(info.value)
 
 
@@ -70,7 +72,7 @@ def test_apply_kernel_refuses_the_reflection_padding_kernel():
         "else x[:, rows[:, None], cols[None, :]])")], grade_id="apply_kernel")
     with pytest.raises(CheckFailure) as info:
         conv.check_apply_kernel(ns["apply_kernel"])
-    assert "torch.ops.aten.reflection_pad2d" in str(info.value), str(info.value)
+    assert "operator reflection_pad2d," in str(info.value), str(info.value)
     conv.check_apply_kernel(solution_namespace("a1_conv_forward")["apply_kernel"])
 
 
@@ -91,7 +93,7 @@ def test_conv2d_im2col_refuses_the_aten_im2col():
                                F.conv2d(x, w, padding=1, stride=2))
     with pytest.raises(CheckFailure) as info:
         matmul.check_conv2d_im2col(conv2d_im2col_by_aten, "basic")
-    assert "torch.ops.aten.im2col" in str(info.value), str(info.value)
+    assert "operator im2col," in str(info.value), str(info.value)
 
 
 def test_batchnorm_refuses_the_aten_kernel():
@@ -101,7 +103,7 @@ def test_batchnorm_refuses_the_aten_kernel():
         f" if self.training else {line[4:]})"))], grade_id="batchnorm")
     with pytest.raises(CheckFailure) as info:
         norm_dropout.check_batchnorm(ns["BatchNorm2d"], "train")
-    assert "torch.ops.aten.native_batch_norm" in str(info.value), str(info.value)
+    assert "operator native_batch_norm," in str(info.value), str(info.value)
     norm_dropout.check_batchnorm(solution_namespace("a6_norm_dropout")["BatchNorm2d"], "train")
 
 
