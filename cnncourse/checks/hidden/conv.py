@@ -20,22 +20,24 @@ def _as_pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
+#: The hidden impossible geometries of a convolution, shared by a1's conv2d_naive and a2's
+#: conv2d_im2col: (name, x shape, weight shape, arguments); case k is seeded base + 10 k.
+ERROR_GEOMETRIES = (
+    ("dilated kernel larger than the input", (1, 2, 5, 6), (1, 2, 3, 2), {"dilation": 3}),
+    ("kernel wider than the padded input", (2, 1, 6, 2), (1, 1, 2, 5), {"padding": (0, 1)}),
+    ("in channels not divisible by groups", (1, 5, 6, 6), (4, 2, 3, 3), {"groups": 2}),
+    ("stride (1, 0)", (1, 1, 5, 5), (1, 1, 2, 2), {"stride": (1, 0)}),
+    ("padding (0, -2)", (1, 1, 6, 6), (1, 1, 2, 2), {"padding": (0, -2)}),
+    ("groups 0", (1, 2, 5, 5), (2, 2, 3, 3), {"groups": 0}),
+)
+
+
 def conv2d_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
     rng = random.Random(f"{topic}-{seed}")
     if topic == "errors":
         base = seed * 1000 + 500
-        t = "errors"
-        return [
-            _conv_case("dilated kernel larger than the input", (1, 2, 5, 6), (1, 2, 3, 2), base,
-                       topic=t, dilation=3),
-            _conv_case("kernel wider than the padded input", (2, 1, 6, 2), (1, 1, 2, 5), base + 10,
-                       topic=t, padding=(0, 1)),
-            _conv_case("in channels not divisible by groups", (1, 5, 6, 6), (4, 2, 3, 3), base + 20,
-                       topic=t, groups=2),
-            _conv_case("stride (1, 0)", (1, 1, 5, 5), (1, 1, 2, 2), base + 30, topic=t, stride=(1, 0)),
-            _conv_case("padding (0, -2)", (1, 1, 6, 6), (1, 1, 2, 2), base + 40, topic=t, padding=(0, -2)),
-            _conv_case("groups 0", (1, 2, 5, 5), (2, 2, 3, 3), base + 50, topic=t, groups=0),
-        ]
+        return [_conv_case(name, x, w, base + 10 * k, topic="errors", **kwargs)
+                for k, (name, x, w, kwargs) in enumerate(ERROR_GEOMETRIES)]
     cases = []
     for i in range(n):
         kwargs = {}

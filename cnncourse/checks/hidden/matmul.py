@@ -7,6 +7,7 @@ import random
 import torch
 
 from cnncourse.checks.core import Case, random_tensor
+from cnncourse.checks.hidden.conv import ERROR_GEOMETRIES
 from cnncourse.checks.matmul import (CONV2D_TOPICS, HINT_MATRIX, HINTS_CONV, HINTS_T,
                                      TRANSPOSE_TOPICS, _conv_case, _t_case)
 
@@ -41,18 +42,9 @@ def conv2d_im2col_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
     rng = random.Random(f"im2col-{topic}-{seed}")
     h_ = HINTS_CONV[topic]
     base = seed * 1000 + 100
-    if topic == "errors":
-        return [
-            _conv_case("dilated kernel larger than the input", (1, 2, 5, 6), (1, 2, 3, 2), base, h_,
-                       dilation=3),
-            _conv_case("kernel wider than the padded input", (2, 1, 6, 2), (1, 1, 2, 5), base + 10, h_,
-                       padding=(0, 1)),
-            _conv_case("in channels not divisible by groups", (1, 5, 6, 6), (4, 2, 3, 3), base + 20, h_,
-                       groups=2),
-            _conv_case("stride (1, 0)", (1, 1, 5, 5), (1, 1, 2, 2), base + 30, h_, stride=(1, 0)),
-            _conv_case("padding (0, -2)", (1, 1, 6, 6), (1, 1, 2, 2), base + 40, h_, padding=(0, -2)),
-            _conv_case("groups 0", (1, 2, 5, 5), (2, 2, 3, 3), base + 50, h_, groups=0),
-        ]
+    if topic == "errors":  # a1's hidden impossible geometries
+        return [_conv_case(name, x, w, base + 10 * k, h_, **kwargs)
+                for k, (name, x, w, kwargs) in enumerate(ERROR_GEOMETRIES)]
     if topic not in CONV2D_TOPICS:
         raise ValueError(f"unknown topic {topic!r}; choose one of {CONV2D_TOPICS}")
     cases = []
