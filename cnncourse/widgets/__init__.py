@@ -7,9 +7,11 @@ in the static HTML book (no kernel) and stays in sync with Python in a live kern
 from cnncourse.widgets.conv_arithmetic import ConvArithmetic
 from cnncourse.widgets.conv_matrix import ConvMatrix
 from cnncourse.widgets.kernel_playground import KernelPlayground
+from cnncourse.widgets.network_explorer import NetworkExplorer
 from cnncourse.widgets.pixel_explorer import PixelExplorer
 from cnncourse.widgets.pooling_explorer import PoolingExplorer
 from cnncourse.widgets.receptive_field import ReceptiveFieldExplorer
 
-__all__ = ["ConvArithmetic", "ConvMatrix", "KernelPlayground", "PixelExplorer", "PoolingExplorer",
+__all__ = ["ConvArithmetic", "ConvMatrix", "KernelPlayground", "NetworkExplorer",
+           "PixelExplorer", "PoolingExplorer",
            "ReceptiveFieldExplorer"]
