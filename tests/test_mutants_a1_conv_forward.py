@@ -48,6 +48,19 @@ MUTANTS = {
     "true convolution (kernel flipped)": (
         [("kernel[None, None].to(image.dtype)", "kernel.flip(0, 1)[None, None].to(image.dtype)")],
         {"test_apply_kernel"}),
+    # dtype and layout (issue #13): only the float32 and non-contiguous cases catch these
+    "output hard-coded to float64": (
+        [("out = x.new_zeros(n_batch, c_out, oh, ow)",
+          "out = torch.zeros(n_batch, c_out, oh, ow, dtype=torch.float64)")],
+        {"test_conv2d_basic", "test_apply_kernel"}),  # apply_kernel calls conv2d_naive
+    ".view on a non-contiguous weight": (
+        [("out[n, o, i, j] = (window * weight[o]).sum()",
+          "out[n, o, i, j] = window.reshape(-1) @ weight[o].view(-1)")],
+        {"test_conv2d_basic"}),
+    "apply_kernel filters in float64 whatever the image's dtype": (
+        [("conv2d_naive(padded[:, None], kernel[None, None].to(image.dtype))",
+          "conv2d_naive(padded[:, None].double(), kernel[None, None].double())")],
+        {"test_apply_kernel"}),
 }
 
 

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 from cnncourse import lecture
 from cnncourse.checks.core import (ATEN_CONVOLUTION, ATEN_EDGE_PADDING, TORCH_CONVOLUTIONS,
-                                   Case, CheckFailure, grader_module,
-                                   random_tensor, run_cases)
+                                   Case, CheckFailure, channels_last, grader_module,
+                                   non_contiguous, random_tensor, run_cases, variant)
 
 TOPICS = ("basic", "stride_padding", "dilation", "groups", "errors")
 
@@ -34,7 +34,9 @@ FORBIDDEN_CONV = TORCH_CONVOLUTIONS + (ATEN_CONVOLUTION,)  # any route to a conv
 FORBIDDEN_REASON = "implement the convolution yourself, with loops over the output."
 
 HINTS = {
-    "basic": "out[n, o, i, j] = bias[o] + sum over c, u, v of x[n, c, i + u, j + v] * weight[o, c, u, v].",
+    "basic": "out[n, o, i, j] = bias[o] + sum over c, u, v of x[n, c, i + u, j + v] * weight[o, c, u, v]; "
+             "the output has the input's dtype and device (x.new_zeros(...)), and any memory "
+             "layout of the inputs works (reshape, not view, on a non-contiguous tensor).",
     "stride_padding": "pad first (zeros on every side), then move the window by stride; "
                       "H_out = floor((H + 2*padding - dilation*(k - 1) - 1) / stride) + 1.",
     "dilation": "kernel element (u, v) reads the input at (u*dilation_h, v*dilation_w) from "
@@ -50,6 +52,17 @@ def _conv_case(name, x_shape, w_shape, seed, bias=True, topic="basic", **kwargs)
     w = random_tensor(w_shape, seed + 1)
     b = random_tensor((w_shape[0],), seed + 2) if bias else None
     return Case(name, {"x": x, "weight": w, "bias": b}, kwargs, HINTS[topic])
+
+
+def layout_cases(shape32, w_shape32, shape_nc, w_shape_nc, seed: int, topic: str = "basic",
+                 label: str = "") -> list[Case]:
+    """The dtype and layout cases of a topic: float32 inputs (channels-last x), and float64
+    inputs in a transposed, non-contiguous memory layout (x and weight)."""
+    f32 = _conv_case("", shape32, w_shape32, seed, topic=topic)
+    nc = _conv_case("", shape_nc, w_shape_nc, seed + 5, topic=topic)
+    return [variant(f32, f"{label}float32 inputs (channels-last x) keep float32", torch.float32,
+                    channels_last, ("x",)),
+            variant(nc, f"{label}non-contiguous x and weight (transposed layout)", layout=non_contiguous)]
 
 
 def _golden_cases() -> list[Case]:
@@ -70,7 +83,7 @@ def _visible(topic: str, seed: int) -> list[Case]:
             _conv_case("3 -> 4 channels, non-square input and kernel", (2, 3, 6, 5), (4, 3, 3, 2), s + 20),
             _conv_case("batch 1, 1x1 kernel", (1, 2, 4, 7), (3, 2, 1, 1), s + 30),
             _conv_case("kernel as large as the input", (2, 2, 3, 4), (2, 2, 3, 4), s + 40, bias=False),
-        ]
+        ] + layout_cases((2, 3, 5, 4), (2, 3, 3, 2), (2, 2, 5, 6), (3, 2, 3, 2), s + 50)
     if topic == "stride_padding":
         t = "stride_padding"
         return [
@@ -125,9 +138,14 @@ def conv2d_cases(topic: str, family: str = "visible", seed: int = 0) -> list[Cas
     raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
 
 
+def _double(*tensors):
+    return [t.double() if isinstance(t, torch.Tensor) else t for t in tensors]
+
+
 def _conv2d_reference(case: Case):
+    """F.conv2d, computed in float64 and rounded to the input's dtype."""
     x, w, b = case.inputs.values()
-    return F.conv2d(x, w, b, **case.kwargs)
+    return F.conv2d(*_double(x, w, b), **case.kwargs).to(x.dtype)
 
 
 def check_conv2d(conv2d, topic: str = "basic", family: str = "visible", seed: int = 0):
@@ -190,7 +208,7 @@ FORBIDDEN_PAD_REASON = ("pad with the reflect, replicate and circular modes your
 _APPLY_HINT = ("pad by (kH // 2, kW // 2) on each side with the given mode (zeros: 0; "
                "reflect: mirror without repeating the edge; replicate: repeat the edge; "
                "circular: wrap around), then cross-correlate each channel with the kernel; "
-               "the output has the input's shape.")
+               "the output has the image's shape and dtype (kernel.to(image.dtype)).")
 
 
 def _photo_crop(name: str, top: int, left: int, h: int, w: int, step: int, gray: bool):
@@ -215,6 +233,8 @@ def apply_kernel_cases(family: str = "visible", seed: int = 0) -> list[Case]:
             ("colour cat crop (3 channels), custom, reflect", cat, k["custom"], "reflect"),
             ("colour cat crop, 3x5 kernel, replicate", cat, random_tensor((3, 5), seed + 7), "replicate"),
             ("camera crop, 5x5 kernel, circular", cam, random_tensor((5, 5), seed + 8), "circular"),
+            ("camera crop as float32, transposed (non-contiguous), blur, reflect",
+             non_contiguous(cam.float()), k["blur"], "reflect"),
         ]
         cases = [Case(name, {"image": img, "kernel": ker}, {"padding_mode": mode}, _APPLY_HINT)
                  for name, img, ker, mode in plan]
@@ -239,10 +259,10 @@ def _apply_kernel_reference(case: Case):
     if kh % 2 == 0 or kw % 2 == 0:
         return ValueError("the kernel's sides must be odd")
     x = image[None] if image.ndim == 3 else image[None, None]
-    x = x.transpose(0, 1)  # channels as a batch
+    x = x.transpose(0, 1).double()  # channels as a batch; in float64, rounded at the end
     padded = F.pad(x, (kw // 2, kw // 2, kh // 2, kh // 2),
                    mode="constant" if mode == "zeros" else mode)
-    out = F.conv2d(padded, kernel[None, None])[:, 0]
+    out = F.conv2d(padded, kernel[None, None].double())[:, 0].to(image.dtype)
     return out if image.ndim == 3 else out[0]
 
 

@@ -17,6 +17,41 @@ from torch.overrides import TorchFunctionMode
 
 #: Tolerances for float64 comparisons (sums in another order differ by ~1e-15).
 FLOAT64_TOL = {"rtol": 1e-7, "atol": 1e-9}
+#: Tolerances for float32 results (a case in float32 checks that the dtype is kept; its
+#: reference is computed in float64 and rounded, sums in another order differ by ~1e-6).
+FLOAT32_TOL = {"rtol": 1e-4, "atol": 1e-5}
+
+
+def tolerance_for(expected, tol: dict | None = None) -> dict:
+    """``tol`` (default :data:`FLOAT64_TOL`), or :data:`FLOAT32_TOL` where the default would
+    compare a float32 (or half) result."""
+    if (tol is None or tol is FLOAT64_TOL) and isinstance(expected, torch.Tensor) \
+            and expected.dtype in (torch.float32, torch.float16, torch.bfloat16):
+        return FLOAT32_TOL
+    return tol or FLOAT64_TOL
+
+
+# --- inputs of every dtype and layout ----------------------------------------------------
+
+def non_contiguous(t: torch.Tensor) -> torch.Tensor:
+    """The same values in a transposed memory layout (the last two dimensions' strides
+    swapped): ``t.is_contiguous()`` is False and ``.view`` across those dimensions fails,
+    as on a view from ``.transpose``/``.mT``. ``clone()`` keeps this layout."""
+    return t.transpose(-1, -2).contiguous().transpose(-1, -2)
+
+
+def channels_last(t: torch.Tensor) -> torch.Tensor:
+    """The same 4-D tensor in ``torch.channels_last`` memory format (N, H, W, C in memory)."""
+    return t.contiguous(memory_format=torch.channels_last)
+
+
+def layout_name(t: torch.Tensor) -> str:
+    """"" for a contiguous tensor, else its layout, for messages."""
+    if t.is_contiguous():
+        return ""
+    if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
+        return "channels_last"
+    return "non-contiguous"
 
 
 #: Every ready-made 2-D convolution in PyTorch, forward and backward: the exercises that
@@ -103,9 +138,34 @@ class Case:
         return f"case '{self.name}': {fn_name}({', '.join(parts)})"
 
 
+def variant(case: Case, name: str, dtype: torch.dtype | None = None, layout=None,
+            inputs: tuple[str, ...] | None = None, device=None) -> Case:
+    """A copy of ``case`` named ``name``: its floating-point tensors in ``dtype`` (and on
+    ``device``), and those named in ``inputs`` (default: every tensor of at least two
+    dimensions; four for :func:`channels_last`) in the memory ``layout``, a function such
+    as :func:`non_contiguous` or :func:`channels_last`. The values stay the same (rounded
+    to ``dtype``): the case checks that the result keeps the input's dtype and device and
+    that nothing assumes a contiguous input."""
+    new = {}
+    for key, value in case.inputs.items():
+        if isinstance(value, torch.Tensor):
+            if dtype is not None and value.dtype.is_floating_point:
+                value = value.to(dtype)
+            if device is not None:
+                value = value.to(device)
+            min_dim = 4 if layout is channels_last else 2
+            if layout is not None and (inputs is None or key in inputs) and value.dim() >= min_dim:
+                value = layout(value)
+        new[key] = value
+    return Case(name, new, dict(case.kwargs), case.hint)
+
+
 def _short(value) -> str:
     if isinstance(value, torch.Tensor):
-        return f"<{tuple(value.shape)} {str(value.dtype).replace('torch.', '')}>"
+        extra = "".join(f" {e}" for e in (layout_name(value),
+                                          "" if value.device.type == "cpu" else str(value.device))
+                        if e)
+        return f"<{tuple(value.shape)} {str(value.dtype).replace('torch.', '')}{extra}>"
     return repr(value)
 
 
@@ -421,9 +481,10 @@ def run_cases(fn: Callable, fn_name: str, cases: list[Case], reference: Callable
 
     ``reference(case)`` returns the expected tensor, or an exception instance when the
     arguments are impossible (then ``fn`` must raise an exception of the same type).
-    References are computed before the forbidden functions are blocked.
+    References are computed before the forbidden functions are blocked. A float32 result is
+    compared with :data:`FLOAT32_TOL` where ``tol`` is the default. The inputs are cloned
+    for each call in their own layout (a non-contiguous or channels-last input stays so).
     """
-    tol = tol or FLOAT64_TOL
     failures = []
     with quiet(), one_thread():
         expectations = expected_results(cases, reference)
@@ -431,7 +492,7 @@ def run_cases(fn: Callable, fn_name: str, cases: list[Case], reference: Callable
         CURRENT_RUN.set((forbidden, forbidden_reason))  # read by cnncourse.sandbox.replay
         with forbid_calls(forbidden, forbidden_reason, [fn]):
             for case, expected in zip(cases, expectations):
-                problem = _run_one(fn, case, expected, tol)
+                problem = _run_one(fn, case, expected, tolerance_for(expected, tol))
                 if problem is not None:
                     failures.append((f"{case.describe(fn_name)}\n    {problem}", case.hint))
     return report_failures(what, family, len(cases), failures, max_reported)

@@ -7,8 +7,8 @@ import random
 import torch
 
 from cnncourse import lecture
-from cnncourse.checks.conv import _APPLY_HINT, PADDING_MODES, _conv_case, _photo_crop
-from cnncourse.checks.core import Case, random_tensor
+from cnncourse.checks.conv import _APPLY_HINT, PADDING_MODES, _conv_case, _photo_crop, layout_cases
+from cnncourse.checks.core import Case, non_contiguous, random_tensor
 
 
 def _pair_or_int(rng: random.Random, low: int, high: int):
@@ -72,7 +72,21 @@ def conv2d_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
         cases.append(_conv_case(f"random {topic} #{i + 1}", (batch, cin, h, w), (cout, cin_g, kh, kw),
                                 seed * 1000 + 100 + 10 * i, bias=rng.random() < 0.7, topic=topic,
                                 **kwargs))
+    if topic == "basic":
+        cases += random_layout_cases(rng, seed * 1000 + 700)
     return cases
+
+
+def random_layout_cases(rng: random.Random, base: int) -> list[Case]:
+    """:func:`cnncourse.checks.conv.layout_cases` on random shapes (channels, height, width
+    and kernel sides of at least 2, so that the layouts differ from a contiguous one)."""
+    shapes = []
+    for _ in range(2):
+        c_in, c_out = rng.randint(2, 3), rng.randint(1, 3)
+        kh, kw = rng.randint(2, 3), rng.randint(2, 3)
+        shapes += [(rng.choice([1, 2]), c_in, kh + rng.randint(0, 3), kw + rng.randint(0, 3)),
+                   (c_out, c_in, kh, kw)]
+    return layout_cases(*shapes, base, label="random ")
 
 
 def conv_output_size_grid(seed: int) -> list[tuple[int, int, int, int, int]]:
@@ -104,4 +118,11 @@ def apply_kernel_cases(seed: int) -> list[Case]:
         mode = PADDING_MODES[i % 4]
         cases.append(Case(f"{photo} {tuple(img.shape)}, {name}, {mode}", {"image": img, "kernel": ker},
                           {"padding_mode": mode}, _APPLY_HINT))
+    # the image in float32 and in a transposed (non-contiguous) layout, the kernel float64
+    h, w = rng.randint(7, 11), rng.randint(7, 11)
+    img = non_contiguous(_photo_crop("coffee", rng.randint(0, 30), rng.randint(0, 30), h, w, 5, False).float())
+    mode = PADDING_MODES[rng.randint(0, 3)]
+    cases.append(Case(f"coffee {tuple(img.shape)} as float32, non-contiguous, random 3x5, {mode}",
+                      {"image": img, "kernel": random_tensor((3, 5), seed * 100 + 50)},
+                      {"padding_mode": mode}, _APPLY_HINT))
     return cases
