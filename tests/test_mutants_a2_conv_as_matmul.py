@@ -75,6 +75,25 @@ MUTANTS = {
     "conv_transpose2d accepts any output_padding": (
         [("if not (oph < sh or oph < dh) or not (opw < sw or opw < dw):", "if False:")],
         {"test_transpose_errors"}),
+    # dtype and layout (issue #13): only the float32, channels-last and transposed cases
+    # of the basic parts catch these
+    "im2col: .view on a non-contiguous weight": (
+        [("out = weight.reshape(groups, c_out // groups, c_group * kh * kw) @ cols",
+          "out = weight.view(groups, c_out // groups, c_group * kh * kw) @ cols")],
+        {"test_im2col_basic"}),
+    "im2col: strides computed from the shape, as if the input were contiguous": (
+        [("xp = F.pad(x, (pw, pw, ph, ph)).contiguous()\n    s_n, s_c, s_h, s_w = xp.stride()",
+          "xp = F.pad(x, (pw, pw, ph, ph))\n"
+          "    s_n, s_c, s_h, s_w = c_in * xp.shape[2] * xp.shape[3], xp.shape[2] * xp.shape[3], xp.shape[3], 1")],
+        {"test_im2col_basic"}),
+    "conv_transpose2d: .view on a non-contiguous input": (
+        [("cols = wt @ x.reshape(n, groups, c_group, h * w)",
+          "cols = wt @ x.view(n, groups, c_group, h * w)")],
+        {"test_transpose_basic"}),
+    "conv_transpose2d: output hard-coded to float64": (
+        [("full = x.new_zeros(n, groups * c_out_group, full_h, full_w)",
+          "full = torch.zeros(n, groups * c_out_group, full_h, full_w, dtype=torch.float64)")],
+        {"test_transpose_basic"}),
 }
 
 

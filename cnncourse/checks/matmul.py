@@ -16,8 +16,12 @@ Three functions are checked, each on one graded part (``topic``) at a time:
   padding, output_padding, dilation; groups 1), ``"groups"`` (with stride) and ``"errors"``.
 
 The topics are disjoint on purpose: a bug in one feature costs the points of that part only.
-Values are compared in float64 with ``FLOAT64_TOL`` (rtol 1e-7, atol 1e-9); the timed case
-runs in float32 and is compared with rtol 1e-4, atol 1e-4.
+The ``"basic"`` topics also pass float32 inputs (the result must keep the input's dtype)
+and inputs in other memory layouts (channels-last, transposed: nothing may assume a
+contiguous input). Values are compared in float64 with ``FLOAT64_TOL`` (rtol 1e-7, atol
+1e-9), float32 results with ``FLOAT32_TOL`` (rtol 1e-4, atol 1e-5) against the float64
+reference rounded to float32; the timed case runs in float32 and is compared with rtol
+1e-4, atol 1e-4.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ import torch.nn.functional as F
 from cnncourse import conv_matrix as _reference_module
 from cnncourse import lecture
 from cnncourse.checks.core import (ATEN_CONVOLUTION, ATEN_UNFOLD, TORCH_CONVOLUTIONS, Case,
-                                   CheckFailure, CheckReport,
-                                   forbid_calls, grader_module, quiet, random_tensor,
-                                   run_cases, tensor_mismatch)
+                                   CheckFailure, CheckReport, channels_last,
+                                   forbid_calls, grader_module, non_contiguous, quiet,
+                                   random_tensor, run_cases, tensor_mismatch, variant)
 
 CONV2D_TOPICS = ("basic", "stride_padding_dilation", "groups", "errors")
 TRANSPOSE_TOPICS = ("basic", "stride_padding", "groups", "errors")
@@ -129,7 +133,9 @@ def check_conv_matrix(conv_matrix, family: str = "visible", seed: int = 0) -> Ch
 
 HINTS_CONV = {
     "basic": "out[n, o] = weight[o].flatten() @ patches; a patch holds x[n, :, i:i+kH, j:j+kW] "
-             "in the order of weight.reshape(C_out, -1); add bias[o].",
+             "in the order of weight.reshape(C_out, -1); add bias[o]; keep the input's dtype "
+             "and device; take strides from the tensor (.stride()) or make it .contiguous() "
+             "first, and reshape rather than view: inputs may be non-contiguous.",
     "stride_padding_dilation": "pad x with zeros first; patch (i, j) starts at (i*stride_h, "
                                "j*stride_w) and its element (u, v) sits at (u*dilation_h, "
                                "v*dilation_w) from there; H_out = floor((H + 2*padding - "
@@ -148,6 +154,29 @@ def _conv_case(name, x_shape, w_shape, seed, hint, bias=True, **kwargs) -> Case:
     return Case(name, {"x": x, "weight": w, "bias": b}, kwargs, hint)
 
 
+def _layout_pair(f32: Case, nc: Case, label: str) -> list[Case]:
+    return [variant(f32, f"{label}float32 inputs (channels-last x) keep float32", torch.float32,
+                    channels_last, ("x",)),
+            variant(nc, f"{label}non-contiguous x and weight (transposed layout)", layout=non_contiguous)]
+
+
+def conv_layout_cases(shape32, w_shape32, shape_nc, w_shape_nc, seed: int,
+                      label: str = "") -> list[Case]:
+    """conv2d_im2col's dtype and layout cases: float32 inputs (x channels-last), and
+    float64 inputs in a transposed, non-contiguous layout (x and weight)."""
+    h = HINTS_CONV["basic"]
+    return _layout_pair(_conv_case("", shape32, w_shape32, seed, h),
+                        _conv_case("", shape_nc, w_shape_nc, seed + 5, h), label)
+
+
+def transpose_layout_cases(shape32, w_shape32, shape_nc, w_shape_nc, seed: int,
+                           label: str = "") -> list[Case]:
+    """conv_transpose2d's dtype and layout cases (weight (C_in, C_out, kH, kW))."""
+    h = HINTS_T["basic"]
+    return _layout_pair(_t_case("", shape32, w_shape32, seed, h),
+                        _t_case("", shape_nc, w_shape_nc, seed + 5, h), label)
+
+
 def _conv_visible(topic: str, seed: int) -> list[Case]:
     s, h = seed * 1000, HINTS_CONV[topic]
     if topic == "basic":
@@ -160,7 +189,7 @@ def _conv_visible(topic: str, seed: int) -> list[Case]:
             _conv_case("3 -> 4 channels, non-square input and kernel", (2, 3, 6, 5), (4, 3, 3, 2), s + 10, h),
             _conv_case("batch 1, 1x1 kernel", (1, 2, 4, 7), (3, 2, 1, 1), s + 20, h),
             _conv_case("kernel as large as the input", (2, 2, 3, 4), (2, 2, 3, 4), s + 30, h, bias=False),
-        ]
+        ] + conv_layout_cases((2, 3, 5, 4), (2, 3, 3, 2), (2, 2, 5, 6), (3, 2, 3, 2), s + 40)
     if topic == "stride_padding_dilation":
         return [
             _conv_case("stride 2", (1, 2, 7, 7), (2, 2, 3, 3), s + 10, h, stride=2),
@@ -203,9 +232,14 @@ def conv2d_im2col_cases(topic: str, family: str = "visible", seed: int = 0) -> l
     return _conv_visible(topic, seed)
 
 
+def _double(*tensors):
+    return [t.double() if isinstance(t, torch.Tensor) else t for t in tensors]
+
+
 def _conv2d_reference(case: Case):
+    """F.conv2d, computed in float64 and rounded to the input's dtype."""
     x, w, b = case.inputs.values()
-    return F.conv2d(x, w, b, **case.kwargs)
+    return F.conv2d(*_double(x, w, b), **case.kwargs).to(x.dtype)
 
 
 def check_conv2d_im2col(conv2d_im2col, topic: str = "basic", family: str = "visible",
@@ -319,7 +353,8 @@ def check_im2col_speed(conv2d_im2col, family: str = "visible", seed: int = 0,
 HINTS_T = {
     "basic": "the transposed convolution multiplies by M^T: every input pixel x[n, c, i, j] adds "
              "x[n, c, i, j] * weight[c, o] to the output window at (i, j); weight is "
-             "(C_in, C_out, kH, kW).",
+             "(C_in, C_out, kH, kW); keep the input's dtype and device (x.new_zeros); reshape, "
+             "not view: inputs may be non-contiguous.",
     "stride_padding": "input pixel (i, j) adds its window at (i*stride_h, j*stride_w), kernel "
                       "element (u, v) at offset (u*dilation_h, v*dilation_w); then crop "
                       "`padding` from each side; output_padding adds rows/columns at the bottom/"
@@ -352,7 +387,8 @@ def _t_visible(topic: str, seed: int) -> list[Case]:
                 _t_case("2 -> 3 channels, non-square input and kernel", (2, 2, 3, 5), (2, 3, 2, 3),
                         s + 10, h),
                 _t_case("batch 1, 1x1 kernel", (1, 3, 4, 2), (3, 2, 1, 1), s + 20, h),
-                _t_case("1x1 input", (2, 2, 1, 1), (2, 1, 3, 2), s + 30, h, bias=False)]
+                _t_case("1x1 input", (2, 2, 1, 1), (2, 1, 3, 2), s + 30, h, bias=False)] + \
+            transpose_layout_cases((2, 3, 4, 3), (3, 2, 2, 3), (1, 2, 3, 4), (2, 3, 3, 2), s + 40)
     if topic == "stride_padding":
         return [
             _t_case("stride 2", (1, 2, 3, 3), (2, 2, 3, 3), s + 10, h, stride=2),
@@ -398,8 +434,9 @@ def conv_transpose2d_cases(topic: str, family: str = "visible", seed: int = 0) -
 
 
 def _transpose_reference(case: Case):
+    """F.conv_transpose2d, computed in float64 and rounded to the input's dtype."""
     x, w, b = case.inputs.values()
-    return F.conv_transpose2d(x, w, b, **case.kwargs)
+    return F.conv_transpose2d(*_double(x, w, b), **case.kwargs).to(x.dtype)
 
 
 def check_conv_transpose2d(conv_transpose2d, topic: str = "basic", family: str = "visible",

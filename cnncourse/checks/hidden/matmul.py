@@ -6,10 +6,11 @@ import random
 
 import torch
 
-from cnncourse.checks.core import Case, random_tensor
+from cnncourse.checks.core import Case, non_contiguous, random_tensor
 from cnncourse.checks.hidden.conv import ERROR_GEOMETRIES
 from cnncourse.checks.matmul import (CONV2D_TOPICS, HINT_MATRIX, HINTS_CONV, HINTS_T,
-                                     TRANSPOSE_TOPICS, _conv_case, _t_case)
+                                     TRANSPOSE_TOPICS, _conv_case, _t_case, conv_layout_cases,
+                                     transpose_layout_cases)
 
 
 def _pair(v):
@@ -35,7 +36,26 @@ def conv_matrix_cases(seed: int) -> list[Case]:
             w += 1
         cases.append(case(f"random #{i + 1}", (h, w), (kh, kw), s + 100 + 10 * i))
     cases.append(case("kernel wider than the input (ValueError)", (4, 2), (2, 3), s + 200))
+    kh, kw = rng.randint(2, 3), rng.randint(2, 3)
+    weight = non_contiguous(random_tensor((kh, kw), s + 300, torch.float32))
+    cases.append(Case("float32 kernel, transposed (non-contiguous)", {
+        "input_hw": (kh + rng.randint(0, 3), kw + rng.randint(1, 3)), "weight": weight}, {}, HINT_MATRIX))
     return cases
+
+
+def _random_layout_shapes(rng: random.Random, transpose: bool) -> list:
+    """Shapes for the layout cases: channels, height, width and kernel sides of at least 2
+    (so that the layouts differ from a contiguous one)."""
+    shapes = []
+    for _ in range(2):
+        c_in, c_out = rng.randint(2, 3), rng.randint(1, 3)
+        kh, kw = rng.randint(2, 3), rng.randint(2, 3)
+        h, w = rng.randint(2, 4), rng.randint(2, 4)
+        if not transpose:
+            h, w = h + kh - 1, w + kw - 1
+        shapes += [(rng.choice([1, 2]), c_in, h, w),
+                   (c_in, c_out, kh, kw) if transpose else (c_out, c_in, kh, kw)]
+    return shapes
 
 
 def conv2d_im2col_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
@@ -76,6 +96,8 @@ def conv2d_im2col_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
         batch = rng.choice([1, 2])
         cases.append(_conv_case(f"random {topic} #{i + 1}", (batch, cin, h, w), (cout, cin_g, kh, kw),
                                 base + 10 * i, h_, bias=rng.random() < 0.7, **kwargs))
+    if topic == "basic":
+        cases += conv_layout_cases(*_random_layout_shapes(rng, False), base + 700, label="random ")
     if topic == "stride_padding_dilation":  # make sure each feature is present on its own
         cases += [
             _conv_case("random dilation 2 alone", (1, 2, 7, 6), (2, 2, 3, 2), base + 500, h_, dilation=2),
@@ -143,6 +165,8 @@ def conv_transpose2d_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
         cases.append(_t_case(f"random {topic} #{i + 1}", (rng.choice([1, 2]), cin, h, w),
                              (cin, cout_g, kh, kw), base + 10 * i, h_, bias=rng.random() < 0.7,
                              groups=groups, **kwargs))
+    if topic == "basic":
+        cases += transpose_layout_cases(*_random_layout_shapes(rng, True), base + 700, label="random ")
     if topic == "stride_padding":  # each feature on its own, too
         cases += [
             _t_case("random output_padding (1, 2) with stride 3 alone", (1, 2, 3, 2), (2, 1, 2, 3),
