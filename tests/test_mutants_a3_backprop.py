@@ -80,6 +80,24 @@ MUTANTS = {
     "grad_bias averaged over the batch": (
         [("grad_b = grad_out.sum(dim=(0, 2, 3))", "grad_b = grad_out.sum(dim=(2, 3)).mean(dim=0)")],
         {"test_conv_grad_bias"}),
+    # dtype and layout (issue #13): only the float32, channels-last and transposed cases
+    # catch these
+    "max pooling backward: gradient buffer hard-coded to float64": (
+        [('grad_cols = grad_out.new_zeros(g["n"] * g["c"], g["kh"] * g["kw"], g["oh"] * g["ow"])',
+          'grad_cols = torch.zeros(g["n"] * g["c"], g["kh"] * g["kw"], g["oh"] * g["ow"], '
+          'dtype=torch.float64)')],
+        {"test_max_backward"}),
+    "max pooling forward returns float64": (
+        [('return cols.gather(1, index).reshape(g["n"], g["c"], g["oh"], g["ow"])',
+          'return cols.gather(1, index).reshape(g["n"], g["c"], g["oh"], g["ow"]).double()')],
+        {"test_max_forward"}),
+    "average pooling: divisor in float64, so the output too": (
+        [("return (end - start).to(x.dtype)", "return (end - start).to(torch.float64)")],
+        {"test_avg_forward"}),
+    "grad_input: .view on a non-contiguous grad_output": (
+        [("grad_cols = w_g.transpose(1, 2) @ grad_g  #",
+          "grad_cols = w_g.transpose(1, 2) @ grad_out.view(n, groups, c_out // groups, -1)  #")],
+        {"test_conv_grad_input"}),
 }
 
 

@@ -22,10 +22,16 @@ takes the class, a graded ``part``, a family (``"visible"`` or ``"hidden"``) and
 Values and gradients are compared in float64 with rtol 1e-7, atol 1e-9; ``gradcheck`` runs
 with eps 1e-6, atol 1e-5, rtol 1e-3. Backward cases avoid what only the forward part
 grades (the default stride, errors), so that one mistake costs one part.
+
+Every part but the ties also runs float32 inputs (outputs and gradients keep the dtype;
+compared with rtol 1e-4, atol 1e-5 against the float64 reference rounded to float32, no
+gradcheck) and inputs and output gradients in other memory layouts (transposed views,
+channels-last): see :func:`layout_cases`; where CUDA is available, a hidden case runs there.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +41,10 @@ import torch.nn.functional as F
 from cnncourse import lecture
 from cnncourse.checks.core import (ATEN_CONVOLUTION, ATEN_POOLING, FLOAT64_TOL,
                                    TORCH_CONVOLUTIONS, CheckFailure, CheckReport,
-                                   ForbiddenCall, first_line, forbid_calls, grader_module, quiet,
-                                   random_tensor, report_failures, tensor_mismatch)
+                                   ForbiddenCall, _short, channels_last, first_line,
+                                   forbid_calls, grader_module, non_contiguous, quiet,
+                                   random_tensor, report_failures, tensor_mismatch,
+                                   tolerance_for)
 
 #: PyTorch's rule for tied maxima, found with ``F.max_pool2d(..., return_indices=True)``
 #: (and tested in tests/test_mutants_a3_backprop.py): each window sends its whole gradient
@@ -105,11 +113,52 @@ class FnCase:
     extra: dict = field(default_factory=dict)
 
     def describe(self, fn_name: str) -> str:
-        parts = [f"{k}=<{tuple(v.shape)} {str(v.dtype).replace('torch.', '')}>"
-                 if isinstance(v, torch.Tensor) else f"{k}={v!r}" for k, v in self.tensors.items()]
+        parts = [f"{k}={_short(v)}" for k, v in self.tensors.items()]
         parts += [f"{k}={v!r}" for k, v in self.args.items()]
         need = f"; requires_grad: {', '.join(self.grads)}" if self.grads else ""
+        layout = self.extra.get("grad_layout")
+        if self.grads and layout is not None:
+            need += f"; grad_output {'channels_last' if layout is channels_last else 'non-contiguous'}"
         return f"case '{self.name}': {fn_name}({', '.join(parts)}){need}"
+
+    @property
+    def dtype(self):
+        x = next(iter(self.tensors.values()))
+        return x.dtype if isinstance(x, torch.Tensor) else torch.float64
+
+
+def fn_variant(case: FnCase, name: str, dtype: torch.dtype | None = None, layout=None,
+               device=None, grad_layout=None) -> FnCase:
+    """A copy of ``case`` named ``name``: its tensors in ``dtype`` (no gradcheck then) and
+    on ``device``, those of 4 dimensions in the memory ``layout`` (:func:`non_contiguous`,
+    :func:`channels_last`), and the output gradient in ``grad_layout``."""
+    tensors = {}
+    for key, value in case.tensors.items():
+        if isinstance(value, torch.Tensor):
+            value = value.to(dtype=dtype or value.dtype, device=device or value.device)
+            if layout is not None and value.dim() == 4:
+                value = layout(value)
+        tensors[key] = value
+    gradcheck = case.gradcheck and dtype in (None, torch.float64) and device is None
+    extra = dict(case.extra, grad_layout=grad_layout) if grad_layout is not None else dict(case.extra)
+    return dataclasses.replace(case, name=name, tensors=tensors, gradcheck=gradcheck, extra=extra)
+
+
+def layout_variants(case: FnCase, label: str = "", family: str = "visible") -> list[FnCase]:
+    """The dtype, layout and device variants of one case: in the visible family float32
+    inputs and output gradient in a transposed (non-contiguous) layout; in the hidden family
+    float32 in channels-last, float64 transposed (with gradcheck), and float64 on CUDA where
+    CUDA is available."""
+    if family == "visible":
+        return [fn_variant(case, f"{label}float32, transposed (non-contiguous) inputs", torch.float32,
+                           non_contiguous, grad_layout=non_contiguous)]
+    cases = [fn_variant(case, f"{label}float32, channels-last inputs", torch.float32, channels_last,
+                        grad_layout=channels_last),
+             fn_variant(case, f"{label}float64, transposed (non-contiguous) inputs", layout=non_contiguous,
+                        grad_layout=non_contiguous)]
+    if torch.cuda.is_available():
+        cases.append(fn_variant(case, f"{label}on the GPU (cuda)", device="cuda"))
+    return cases
 
 
 def _check_family(family: str) -> None:
@@ -128,8 +177,13 @@ def _call(fn, case: FnCase, grad_out=None):
         return out, {}
     if type(out) is not torch.Tensor:
         raise TypeError(f"returned {type(out).__name__}, expected a torch.Tensor")
-    if grad_out is None:
-        grad_out = random_tensor(tuple(out.shape), case.grad_seed, out.dtype)
+    if grad_out is None:  # drawn in float64: float32 cases get the same values, rounded
+        grad_out = random_tensor(tuple(out.shape), case.grad_seed).to(out.dtype)
+        layout = case.extra.get("grad_layout")
+        if layout is not None and grad_out.dim() == 4:
+            grad_out = layout(grad_out)
+    if isinstance(out, torch.Tensor) and grad_out.device != out.device:
+        grad_out = grad_out.to(out.device)
     if tuple(grad_out.shape) != tuple(out.shape):
         raise RuntimeError(f"output shape {tuple(out.shape)}, expected {tuple(grad_out.shape)}")
     needed = [tensors[k] for k in case.grads]
@@ -144,24 +198,35 @@ def run_function_cases(cls, reference, cases: list[FnCase], what: str, family: s
     ``backward=False``: the forward's value (or the exception PyTorch raises).
     ``backward=True``: the gradients of the inputs named in ``case.grads`` against autograd
     through the reference, for the same random ``grad_output``, then float64 ``gradcheck``.
+    The reference runs in float64 and its results are rounded to the case's dtype.
     """
-    tol = tol or FLOAT64_TOL
     name = f"{cls.__name__}.apply"
     failures = []
     with quiet():
         expectations = []
         for case in cases:
             try:
-                expectations.append(_call(reference, case))
+                expectations.append(_reference_results(reference, case))
             except Exception as exc:  # noqa: BLE001 - the reference refused: an error case
                 expectations.append(exc)
         student_fns = [getattr(cls, "forward", None), getattr(cls, "backward", None)]
         with forbid_calls(FORBIDDEN, REASON, [f for f in student_fns if f is not None]):
             for case, expected in zip(cases, expectations):
-                problem = _run_one(cls, case, expected, backward, tol)
+                problem = _run_one(cls, case, expected, backward,
+                                   tolerance_for(torch.empty(0, dtype=case.dtype), tol))
                 if problem is not None:
                     failures.append((f"{case.describe(name)}\n    {problem}", case.hint))
     return report_failures(what, family, len(cases), failures, max_reported)
+
+
+def _reference_results(reference, case: FnCase):
+    """(output, {name: grad}) of the reference, computed in float64 and rounded to the
+    case's dtype."""
+    if case.dtype == torch.float64:
+        return _call(reference, case)
+    wide = fn_variant(case, case.name, torch.float64)
+    out, grads = _call(reference, wide)
+    return out.to(case.dtype), {k: (g.to(case.dtype) if g is not None else None) for k, g in grads.items()}
 
 
 def _run_one(cls, case: FnCase, expected, backward: bool, tol) -> str | None:
@@ -275,7 +340,8 @@ def max_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[Fn
               _max_args(2, 1, 2)),
             c("kernel larger than the input (RuntimeError)", random_tensor((1, 1, 3, 3), s + 70),
               _max_args(4, 1)),
-        ]
+        ] + layout_variants(c("", random_tensor((2, 3, 6, 5), s + 80), _max_args(3, 2, 1)),
+                            "kernel 3, stride 2, padding 1, ")
     if part == "backward":
         return [
             c("3x3, stride 1, overlapping windows", _distinct((1, 1, 5, 5), s + 10), _max_args(3, 1), s + 10),
@@ -286,7 +352,8 @@ def max_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[Fn
               _max_args(3, 2, 1), s + 40),
             c("ceil_mode, size not divisible", _distinct((1, 2, 7, 5), s + 50),
               _max_args(2, 2, 0, True), s + 50),
-        ]
+        ] + layout_variants(c("", _distinct((2, 2, 6, 5), s + 60), _max_args(3, 2, 1), s + 60),
+                            "kernel 3, stride 2, padding 1, ")
     # ties
     return [
         c("a 2x2 block of equal values (golden: all to the top-left)",
@@ -321,7 +388,8 @@ def avg_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[Fn
               random_tensor((1, 1, 6, 5), s + 40), _avg_args(3, 2, 1, True, True)),
             c("padding larger than half the kernel (RuntimeError)", random_tensor((1, 1, 5, 5), s + 50),
               _avg_args(3, 1, 2)),
-        ]
+        ] + layout_variants(c("", random_tensor((2, 3, 6, 5), s + 60), _avg_args(3, 2, 1, False, False)),
+                            "kernel 3, stride 2, padding 1, count_include_pad=False, ")
     return [
         c("3x3, stride 1, overlapping windows", random_tensor((1, 1, 5, 5), s + 10), _avg_args(3, 1), s + 10),
         c("2x2, stride 2, channels and batch", random_tensor((2, 3, 4, 6), s + 20), _avg_args(2, 2), s + 20),
@@ -331,7 +399,8 @@ def avg_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[Fn
           _avg_args((3, 2), (2, 2), (1, 0), True, True), s + 40),
         c("ceil_mode, count_include_pad=False", random_tensor((1, 2, 5, 7), s + 50),
           _avg_args(2, (2, 3), 1, True, False), s + 50),
-    ]
+    ] + layout_variants(c("", random_tensor((2, 2, 6, 5), s + 60), _avg_args(3, 2, 1, True, True), s + 60),
+                        "kernel 3, stride 2, padding 1, ")
 
 
 def _max_reference(x, kernel_size, stride, padding, ceil_mode):
@@ -410,7 +479,8 @@ def conv2d_function_cases(part: str, family: str = "visible", seed: int = 0) -> 
     if part == "grad_bias":
         grid.append(c("no bias: backward must return None for it", (1, 2, 4, 4), (2, 2, 2, 2), s + 70,
                       bias=False, grads=("x",), compare_grads=False))
-    return grid
+    return grid + layout_variants(c("", (2, 3, 5, 4), (2, 3, 3, 2), s + 100, padding=1, stride=(2, 1)),
+                                  "padding 1, stride (2, 1), ")
 
 
 def _conv_reference(x, weight, bias, stride, padding, dilation, groups):

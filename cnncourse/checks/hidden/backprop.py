@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from cnncourse.checks.backprop import (FnCase, _avg_args, _conv_case, _distinct, _max_args,
-                                       _pool_case, _tied)
+                                       _pool_case, _tied, layout_variants)
 from cnncourse.checks.core import random_tensor
 
 
@@ -40,6 +40,17 @@ def _random_pool_geometry(rng: random.Random, explicit_stride: bool):
     return kernel, stride, padding, rng.random() < 0.4
 
 
+def _layout_pool(c, rng: random.Random, seed: int, make_x, make_args, grad_seed: bool) -> list[FnCase]:
+    """The hidden dtype, layout and device variants of one random pooling case (channels,
+    height and width of at least 2, so that the layouts differ from a contiguous one)."""
+    k, st = rng.randint(2, 3), rng.randint(1, 2)
+    p = rng.randint(0, k // 2)
+    shape = (rng.randint(1, 2), rng.randint(2, 3), k + rng.randint(1, 4), k + rng.randint(1, 4))
+    args = make_args(rng, k, st, p)
+    base = c("", make_x(shape, seed), args, seed) if grad_seed else c("", make_x(shape, seed), args)
+    return layout_variants(base, f"random kernel {k}, stride {st}, padding {p}, ", "hidden")
+
+
 def _pair_or_int(rng: random.Random, low: int, high: int):
     a, b = rng.randint(low, high), rng.randint(low, high)
     return a if rng.random() < 0.3 else (a, b)
@@ -54,7 +65,8 @@ def max_pool_cases(part: str, seed: int) -> list[FnCase]:
         cases += [c("stride 0 (RuntimeError)", random_tensor((1, 1, 4, 4), s + 200), _max_args(2, 0)),
                   c("padding (0, 2) with kernel 3 (RuntimeError)", random_tensor((1, 1, 6, 6), s + 210),
                     _max_args(3, 1, (0, 2)))]
-        return cases
+        return cases + _layout_pool(c, random.Random(f"max-forward-layout-{seed}"), s + 300, random_tensor,
+                                    lambda rng, k, st, p: _max_args(k, st, p, rng.random() < 0.5), False)
     if part == "backward":
         rng = random.Random(f"max-backward-{seed}")
         cases = []
@@ -64,7 +76,8 @@ def max_pool_cases(part: str, seed: int) -> list[FnCase]:
             shape = (rng.randint(1, 2), rng.randint(1, 2), kh + rng.randint(0, 4), kw + rng.randint(0, 4))
             cases.append(c(f"random #{i + 1}", _distinct(shape, s + 100 + 10 * i),
                            _max_args(kernel, stride, padding, ceil), s + 100 + 10 * i))
-        return cases
+        return cases + _layout_pool(c, random.Random(f"max-backward-layout-{seed}"), s + 300, _distinct,
+                                    lambda rng, k, st, p: _max_args(k, st, p, rng.random() < 0.5), True)
     # ties
     rng = random.Random(f"max-ties-{seed}")
     cases = []
@@ -87,7 +100,9 @@ def avg_pool_cases(part: str, seed: int) -> list[FnCase]:
                     _avg_args((2, 3), 1)),
                   c("padding (2, 0) with kernel 3 (RuntimeError)", random_tensor((1, 1, 6, 6), s + 210),
                     _avg_args(3, 1, (2, 0)))]
-        return cases
+        return cases + _layout_pool(c, random.Random(f"avg-forward-layout-{seed}"), s + 300, random_tensor,
+                                    lambda rng, k, st, p: _avg_args(k, st, p, rng.random() < 0.5,
+                                                                    rng.random() < 0.5), False)
     rng = random.Random(f"avg-backward-{seed}")
     cases = []
     for i in range(6):
@@ -98,7 +113,9 @@ def avg_pool_cases(part: str, seed: int) -> list[FnCase]:
         shape = (rng.randint(1, 2), rng.randint(1, 2), kh + rng.randint(0, 4), kw + rng.randint(0, 4))
         cases.append(c(f"random #{i + 1}", random_tensor(shape, s + 100 + 10 * i),
                        _avg_args(kernel, stride, padding, ceil, i % 2 == 1), s + 100 + 10 * i))
-    return cases
+    return cases + _layout_pool(c, random.Random(f"avg-backward-layout-{seed}"), s + 300, random_tensor,
+                                lambda rng, k, st, p: _avg_args(k, st, p, rng.random() < 0.5,
+                                                                rng.random() < 0.5), True)
 
 
 def conv2d_function_cases(part: str, seed: int) -> list[FnCase]:
@@ -127,4 +144,12 @@ def conv2d_function_cases(part: str, seed: int) -> list[FnCase]:
     if part == "grad_bias":
         cases.append(c("no bias, groups 2", (2, 2, 5, 4), (2, 1, 2, 2), s + 200, bias=False,
                        groups=2, grads=("x", "weight"), compare_grads=False))
-    return cases
+    # dtype, layout and device: channels, sides and kernel sides of at least 2
+    rng = random.Random(f"conv-{part}-layout-{seed}")
+    groups = rng.choice([1, 2])
+    kh, kw = rng.randint(2, 3), rng.randint(2, 3)
+    stride, padding = rng.randint(1, 2), rng.randint(0, 1)
+    base = c("", (rng.randint(1, 2), 2 * groups, kh + rng.randint(1, 3), kw + rng.randint(1, 3)),
+             (2 * groups, 2, kh, kw), s + 300, stride=stride, padding=padding, groups=groups)
+    return cases + layout_variants(base, f"random groups {groups}, stride {stride}, padding {padding}, ",
+                                   "hidden")
