@@ -23,13 +23,13 @@ prerequisites:
 # imports nbformat -- every nbgrader command, nbconvert, jupyter-book, each test worker.
 # Nothing here validates IRIs; `pip check` stays clean without it (tests/test_environment.py).
 SLOW_IMPORTS := rfc3987-syntax
-# (Re)install when a dependency file changes; the venv itself is reused. (Not --no-compile:
-# it saves a minute of install, but the sandbox's read-only venv then has no byte code, and
-# every sandboxed kernel compiles torch anew: make test took 8 minutes longer.)
-$(STAMP): requirements.txt pyproject.toml package.json package-lock.json | prerequisites
+# (Re)install when a dependency file changes; the venv itself is reused. With uv, pinned,
+# which installs and byte-compiles on every core (tools/install_python_env.py; pip where uv
+# cannot be had). Byte code is needed: without it the sandbox's read-only venv makes every
+# sandboxed kernel compile torch anew (make test took 8 minutes longer).
+$(STAMP): requirements.txt pyproject.toml package.json package-lock.json tools/install_python_env.py | prerequisites
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt -e .
-	$(BIN)/python -m pip uninstall --disable-pip-version-check -q -y $(SLOW_IMPORTS)
+	$(BIN)/python tools/install_python_env.py --without $(SLOW_IMPORTS)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
