@@ -50,6 +50,17 @@ MUTANTS = {
         "se", "x.mean(dim=(2, 3))", "x.amax(dim=(2, 3))", "test_se"),
     "depthwise convolution without groups": (
         "depthwise", "padding=padding, groups=nin)", "padding=padding)", "test_depthwise"),
+    # backward and in-place (issue #13): the outputs are right, only the gradients or the
+    # input after forward give these away
+    "SE weights computed under torch.no_grad()": (
+        "se", "        weights = self.fc(x.mean(dim=(2, 3)))",
+        "        with torch.no_grad():\n            weights = self.fc(x.mean(dim=(2, 3)))", "test_se"),
+    "SE scales its input in place (x.mul_)": (
+        "se", "return x * weights[:, :, None, None]", "return x.mul_(weights[:, :, None, None])", "test_se"),
+    "BasicBlock adds the residual into its input (x += ...)": (
+        "basic_block", "        return F.relu(out + shortcut)",
+        "        shortcut += out  # shortcut is x itself without downsample\n"
+        "        return F.relu(shortcut)", "test_basic_block"),
 }
 
 

@@ -10,8 +10,14 @@ then checks, case by case:
 3. its ``state_dict`` has the reference's keys and shapes (torchvision's names where
    torchvision has the block);
 4. after loading the reference's (random, seeded) weights and batch-norm statistics, its
-   outputs equal the reference's on float64 inputs, in eval mode and in training mode;
-5. inputs with the wrong number of channels raise ``RuntimeError``, as the reference does.
+   outputs equal the reference's on float64 inputs, in eval mode and in training mode, and
+   ``forward`` leaves its input unchanged (no in-place operation on it: its values and its
+   version counter are checked);
+5. backward, in training mode: for the same random ``grad_output``, the gradients of the
+   input and of every parameter equal the reference's (float64; skipped for modules of
+   more than :data:`BACKWARD_MAX_PARAMS` parameters, VGG-11's full configuration, to keep
+   grading fast);
+6. inputs with the wrong number of channels raise ``RuntimeError``, as the reference does.
 
 References, by part: ``"lenet"`` and ``"inception"``, ``"se"``, ``"depthwise"`` — the
 course's modules in ``cnncourse.architectures``; ``"vgg"`` — ``torchvision.models.vgg.make_layers``
@@ -82,6 +88,9 @@ HINTS = {
     "depthwise": "depthwise = Conv2d(nin, nin, kernel_size, padding=padding, groups=nin); "
                  "pointwise = Conv2d(nin, nout, 1); forward = pointwise(depthwise(x)).",
 }
+
+#: Backward is checked on modules up to this size (VGG-11's 9.2 million parameters: forward only).
+BACKWARD_MAX_PARAMS = 2_000_000
 
 #: Published parameter counts that the checks also assert (golden values).
 LENET5_PARAMS = 61_706
@@ -256,6 +265,27 @@ class _Expected:
     x: torch.Tensor
     outputs: dict = field(default_factory=dict)  # mode -> output
     bad_error: BaseException | None = None
+    grads: dict | None = None  # "input" and parameter names -> gradient (None: not checked)
+
+
+def _grad_outputs(out, seed: int) -> list:
+    """The random ``grad_output`` of each output (a tensor, or LeNet-5's (logits, probs))."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [random_tensor(tuple(o.shape), seed + i).to(o.dtype) for i, o in enumerate(outs)]
+
+
+def _backward(mod: nn.Module, x: torch.Tensor, names: list[str], seed: int) -> dict:
+    """{"input": grad, name: grad} after ``forward`` on ``x`` (which requires grad) and a
+    backward pass with the case's random grad_output; None where nothing flows."""
+    params = dict(mod.named_parameters())
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise CheckFailure(f"{missing[:3]} are not parameters (nn.Parameter) of the module")
+    out = mod(x)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    grads = torch.autograd.grad(outs, [x] + [params[n] for n in names], _grad_outputs(out, seed),
+                                allow_unused=True)
+    return dict(zip(["input"] + names, grads))
 
 
 def _expectation(case: ArchCase) -> _Expected:
@@ -276,6 +306,12 @@ def _expectation(case: ArchCase) -> _Expected:
             out = ref(exp.x.clone())
             exp.outputs[mode] = tuple(o.detach().clone() for o in out) if isinstance(out, tuple) \
                 else out.detach().clone()
+    if exp.params <= BACKWARD_MAX_PARAMS:
+        ref.load_state_dict(exp.state)
+        ref.train()
+        names = [n for n, _ in ref.named_parameters()]
+        exp.grads = _backward(ref, exp.x.clone().requires_grad_(True), names, case.seed + 7)
+    with torch.no_grad():
         if case.bad_input is not None:
             try:
                 ref(random_tensor(case.bad_input, case.seed + 6))
@@ -337,14 +373,22 @@ def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: t
         except Exception as exc:  # noqa: BLE001
             return f"{call}: load_state_dict raised {type(exc).__name__}: {_first_line(exc)}"
         mod.train(mode == "train")
+        x = exp.x.clone()
+        version = x._version
         try:
             with torch.no_grad():
-                out = mod(exp.x.clone())
+                out = mod(x)
         except ForbiddenCall as exc:
             return f"{call}: {exc}"
         except Exception as exc:  # noqa: BLE001
             return (f"{call} on input {tuple(exp.x.shape)} in {mode} mode raised "
                     f"{type(exc).__name__}: {_first_line(exc)}")
+        if x._version != version or not torch.equal(x, exp.x):
+            changed = "" if torch.equal(x, exp.x) else (
+                f"; largest change {float((x - exp.x).abs().max()):.3g}")
+            return (f"{call} on input {tuple(exp.x.shape)} float64, {mode} mode: forward modified "
+                    f"its input in place{changed}; leave the input as it is (x * s, out + "
+                    f"shortcut, not x.mul_(s), x += ...)")
         expected = exp.outputs[mode]
         if isinstance(expected, tuple):
             if not isinstance(out, (tuple, list)) or len(out) != len(expected):
@@ -358,6 +402,10 @@ def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: t
             if problem is not None:
                 return (f"{call} with the reference's weights, input {tuple(exp.x.shape)} float64, "
                         f"{mode} mode, {label}: {problem}")
+    if exp.grads is not None:
+        problem = _backward_problem(mod, case, exp)
+        if problem is not None:
+            return f"{call} with the reference's weights, input {tuple(exp.x.shape)} float64, {problem}"
     if exp.bad_error is not None:
         mod.eval()
         try:
@@ -374,6 +422,39 @@ def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: t
                     f"{type(exp.bad_error).__name__}: {_first_line(exp.bad_error)}")
     return None
 
+
+
+def _backward_problem(mod: nn.Module, case: ArchCase, exp: _Expected) -> str | None:
+    """Why the gradients of the student's module (training mode, the reference's weights)
+    differ from the reference's, or None."""
+    mod.load_state_dict(exp.state)
+    mod.train()
+    names = [n for n in exp.grads if n != "input"]
+    try:
+        grads = _backward(mod, exp.x.clone().requires_grad_(True), names, case.seed + 7)
+    except ForbiddenCall as exc:
+        return f"backward: {exc}"
+    except Exception as exc:  # noqa: BLE001
+        return (f"training mode, forward and backward with an input that requires grad raised "
+                f"{type(exc).__name__}: {_first_line(exc)}")
+    def what(name):
+        return "the input" if name == "input" else f"parameter '{name}'"
+
+    for name, expected in exp.grads.items():  # first what gets no gradient at all
+        got = grads[name]
+        if got is None and expected is not None:
+            return (f"training mode, backward: no gradient reaches {what(name)} (computed under "
+                    f"torch.no_grad(), detached, or not used?); the reference's has norm "
+                    f"{float(expected.norm()):.6g}")
+        if got is not None and expected is None:
+            return f"training mode, backward: {what(name)} gets a gradient, the reference's gets none"
+    for name, expected in exp.grads.items():
+        got = grads[name]
+        if got is not None:
+            problem = tensor_mismatch(got, expected, **FLOAT64_TOL)
+            if problem is not None:
+                return f"training mode, backward, gradient of {what(name)}: {problem}"
+    return None
 
 
 def _first_line(exc) -> str:
