@@ -76,6 +76,28 @@ MUTANTS = {
     "dropout active in eval mode": (
         [("if not self.training or self.p == 0:", "if self.p == 0:")],
         {"test_dropout2d_masks"}),
+    # stateful modules called more than once (issue #13)
+    "Dropout2d mask cached and reused on every call": (
+        [("        keep = torch.rand(x.shape[0], x.shape[1], 1, 1, device=x.device) >= self.p",
+          '        keep = getattr(self, "_keep", None)\n'
+          "        if keep is None or keep.shape[:2] != x.shape[:2]:\n"
+          "            keep = self._keep = torch.rand(x.shape[0], x.shape[1], 1, 1, device=x.device) >= self.p")],
+        {"test_dropout2d_masks"}),
+    "Dropout2d re-seeds the generator in forward": (
+        [("        keep = torch.rand(x.shape[0], x.shape[1], 1, 1, device=x.device) >= self.p",
+          "        torch.manual_seed(0)\n"
+          "        keep = torch.rand(x.shape[0], x.shape[1], 1, 1, device=x.device) >= self.p")],
+        {"test_dropout2d_masks"}),
+    "running statistics updated with autograd on (no torch.no_grad())": (
+        [("            with torch.no_grad():\n                unbiased", "            if True:\n                unbiased")],
+        {"test_batchnorm_running_stats"}),
+    "running statistics assigned from undetached batch statistics": (
+        [("            with torch.no_grad():\n                unbiased", "            if True:\n                unbiased"),
+         ("self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)",
+          "self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean"),
+         ("self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased)",
+          "self.running_var = (1 - self.momentum) * self.running_var + self.momentum * unbiased")],
+        {"test_batchnorm_running_stats"}),
 }
 
 

@@ -12,7 +12,9 @@ The student writes two ``nn.Module`` classes:
 - ``"train"``: training-mode outputs (a golden hand-computed example, non-square shapes,
   batch 1, ``affine=False``, another ``eps``, float32) and the errors PyTorch raises;
 - ``"running_stats"``: ``running_mean`` and the *unbiased* ``running_var`` after every one
-  of several training steps, for several momenta;
+  of several training steps, for several momenta, on inputs that require grad: the
+  buffers must carry no autograd history (updated under ``torch.no_grad()`` or from
+  detached statistics);
 - ``"eval"``: evaluation-mode outputs from given running statistics, which must not change;
 - ``"gradients"``: float64 ``torch.autograd.gradcheck`` with respect to the input, the
   weight and the bias, in both modes.
@@ -21,8 +23,10 @@ The student writes two ``nn.Module`` classes:
 reference's random numbers:
 
 - ``"masks"``: every channel of every sample is either all zero or the input times one
-  common factor; masks differ between samples and channels; identity in eval mode and for
-  ``p = 0``; all zeros for ``p = 1``; ``ValueError`` for ``p`` outside [0, 1];
+  common factor; masks differ between samples and channels, and between successive calls
+  of one module (where a correct module repeats a mask with probability < 1e-9: a mask
+  stored in the module, or a generator re-seeded in ``forward``, fails); identity in eval
+  mode and for ``p = 0``; all zeros for ``p = 1``; ``ValueError`` for ``p`` outside [0, 1];
 - ``"statistics"``: kept values are exactly ``x / (1 - p)``; under fixed seeds the fraction
   of dropped channels lies within a binomial bound (5 standard deviations) of ``p``, and the
   mean of the output within the same kind of bound of the mean of the input.
@@ -343,7 +347,8 @@ def _bn_one(cls, case: BNCase, part: str, ref, xs, expected) -> str | None:
     if part == "running_stats":
         mod.train()
         for step, (x, (mean, var)) in enumerate(zip(xs, expected), 1):
-            actual, problem = _call(mod, x.clone())
+            # an input that requires grad: the running statistics must not carry its history
+            actual, problem = _call(mod, x.clone().requires_grad_(True))
             if problem is not None:
                 return f"{describe}\n    step {step}: {problem}"
             buffers = dict(mod.named_buffers())
@@ -351,8 +356,11 @@ def _bn_one(cls, case: BNCase, part: str, ref, xs, expected) -> str | None:
                 problem = tensor_mismatch(buffers[name], exp, **tol)
                 if problem is not None:
                     return f"{describe}\n    {name} after step {step}: {problem}"
-                if buffers[name].requires_grad:
-                    return f"{describe}\n    {name} after step {step} requires grad; update it under torch.no_grad()"
+                if buffers[name].requires_grad or buffers[name].grad_fn is not None:
+                    return (f"{describe}\n    {name} after step {step} (on an input that requires "
+                            f"grad) carries autograd history (requires_grad=True, grad_fn="
+                            f"{type(buffers[name].grad_fn).__name__}); update it under "
+                            f"torch.no_grad() or from detached statistics")
         return None
     if part == "eval":
         mod.train()
@@ -612,6 +620,45 @@ def _drop_masks_one(case: DropCase, x, out) -> str | None:
     return None
 
 
+#: Successive calls of one module in training mode must draw new masks; checked where a
+#: correct module repeats its mask with probability below this.
+REPEAT_PROBABILITY = 1e-9
+CALLS = 3
+
+
+def _drop_calls_problem(cls, case: DropCase) -> str | None:
+    """Three calls of one module in training mode, one random stream (seeded once): no two
+    successive calls may drop exactly the same channels, where a correct module does so
+    with probability < REPEAT_PROBABILITY. None when the case is not such a case."""
+    if case.mode != "train" or not 0 < case.p < 1:
+        return None
+    n, c = case.shape[:2]
+    same = (case.p ** 2 + (1 - case.p) ** 2) ** (n * c)  # one pair of calls, same mask
+    if (CALLS - 1) * same >= REPEAT_PROBABILITY:
+        return None
+    mod = cls(p=case.p)
+    mod.train()
+    x = case.make_input()
+    masks = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(case.seed)
+        for call in range(1, CALLS + 1):
+            out, problem = _call(mod, x.clone())
+            if problem is not None:
+                return f"call {call} of the same module: {problem}"
+            if type(out) is not torch.Tensor or out.shape != x.shape:
+                return f"call {call} of the same module returned {type(out).__name__}"
+            masks.append((out.detach().reshape(n, c, -1) == 0).all(dim=2))
+    for call in range(1, CALLS):
+        if torch.equal(masks[call - 1], masks[call]):
+            return (f"calls {call} and {call + 1} of the same module in training mode (one random "
+                    f"stream, seeded once) dropped exactly the same {int(masks[call].sum())} of "
+                    f"{n * c} channels (a correct module does that with probability "
+                    f"{same:.1g}): draw a new mask at every call, do not store it in the module "
+                    f"or re-seed the generator in forward")
+    return None
+
+
 def _drop_stats_one(case: DropCase, x, out) -> str | None:
     tol = _tol(case.dtype)
     xs, os_, _ = _channels(x, out)
@@ -693,6 +740,8 @@ def check_dropout2d(cls, part: str = "masks", family: str = "visible", seed: int
             if problem is None and out is not None:
                 check = _drop_masks_one if part == "masks" else _drop_stats_one
                 problem = check(case, x, out)
+            if problem is None and part == "masks":
+                problem = _drop_calls_problem(cls, case)
             if problem is not None:
                 failures.append((f"{case.describe()}\n    {problem}", DROP_HINTS[part]))
     if failures:
