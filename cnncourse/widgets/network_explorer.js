@@ -420,7 +420,7 @@ function render({ model, el }) {
     select.value = String(k); noise.value = String(model.get("noise"));
     showSelection();
     lastMs = performance.now() - t0;
-    timing.textContent = `forward pass and redraw: ${lastMs.toFixed(1)} ms in this browser`;
+    timing.textContent = `last forward pass and redraw: ${lastMs.toFixed(1)} ms in this browser`;
   }
   let lastMs = 0;
 
