@@ -307,3 +307,86 @@ def test_nbgrader_gives_full_marks_to_right_but_unusual_submissions(tmp_path):
         course.submit(student, A1, harness.solved_notebook(A1, replace=cells))
     course.autograde(A1)
     assert course.export() == {("unusual", A1): 100.0, ("forbidden", A1): 85.0}
+
+
+# --- dtype, layout, backward and state (issue #13): right code written otherwise --------
+# Each is the reference solution with a few lines written another right way (a grade_id's
+# cell, replacements applied once); it must keep full marks under the float32,
+# channels-last and transposed cases, the backward checks, the input-unchanged check and
+# the repeated calls.
+
+A_PARTS = {
+    "a2_conv_as_matmul": {"test_conv_matrix", "test_im2col_basic", "test_im2col_stride_padding_dilation",
+                          "test_im2col_groups", "test_im2col_errors", "test_im2col_speed",
+                          "test_transpose_basic", "test_transpose_stride_padding",
+                          "test_transpose_groups", "test_transpose_errors"},
+    "a3_backprop": {"test_max_forward", "test_max_backward", "test_max_ties", "test_avg_forward",
+                    "test_avg_backward", "test_conv_forward", "test_conv_grad_input",
+                    "test_conv_grad_weight", "test_conv_grad_bias"},
+    "a5_architectures": {"test_lenet", "test_vgg", "test_inception", "test_basic_block",
+                         "test_bottleneck", "test_se", "test_depthwise"},
+    "a6_norm_dropout": {"test_batchnorm_train", "test_batchnorm_running_stats", "test_batchnorm_eval",
+                        "test_batchnorm_gradients", "test_dropout2d_masks", "test_dropout2d_statistics"},
+}
+
+RIGHT_OTHERWISE = {
+    "im2col: .contiguous() first, then strides from the shape and .view": (
+        "a2_conv_as_matmul", "conv2d_im2col",
+        [("xp = F.pad(x, (pw, pw, ph, ph)).contiguous()\n    s_n, s_c, s_h, s_w = xp.stride()",
+          "xp = F.pad(x.contiguous(), (pw, pw, ph, ph)).contiguous()\n"
+          "    s_n, s_c, s_h, s_w = c_in * xp.shape[2] * xp.shape[3], xp.shape[2] * xp.shape[3], xp.shape[3], 1"),
+         ("out = weight.reshape(groups, c_out // groups, c_group * kh * kw) @ cols",
+          "out = weight.contiguous().view(groups, c_out // groups, c_group * kh * kw) @ cols")]),
+    "conv_transpose2d: .contiguous().view, torch.zeros with the input's dtype and device": (
+        "a2_conv_as_matmul", "conv_transpose2d",
+        [("cols = wt @ x.reshape(n, groups, c_group, h * w)",
+          "cols = wt @ x.contiguous().view(n, groups, c_group, h * w)"),
+         ("full = x.new_zeros(n, groups * c_out_group, full_h, full_w)",
+          "full = torch.zeros(n, groups * c_out_group, full_h, full_w, dtype=x.dtype, device=x.device)")]),
+    "max pooling backward: torch.zeros with grad_out's dtype and device": (
+        "a3_backprop", "MaxPool2dFunction",
+        [('grad_cols = grad_out.new_zeros(g["n"] * g["c"], g["kh"] * g["kw"], g["oh"] * g["ow"])',
+          'grad_cols = torch.zeros(g["n"] * g["c"], g["kh"] * g["kw"], g["oh"] * g["ow"], '
+          'dtype=grad_out.dtype, device=grad_out.device)')]),
+    "average pooling: divisor in float64, the output cast back to the input's dtype": (
+        "a3_backprop", "AvgPool2dFunction",
+        [("return (end - start).to(x.dtype)", "return (end - start).double()"),
+         ("out = cols.sum(dim=1, keepdim=True) / divisor",
+          "out = (cols.sum(dim=1, keepdim=True) / divisor).to(x.dtype)")]),
+    "conv backward: grad_out.contiguous().view": (
+        "a3_backprop", "Conv2dFunction",
+        [("grad_g = grad_out.reshape(n, groups, c_out // groups, -1)",
+          "grad_g = grad_out.contiguous().view(n, groups, c_out // groups, -1)")]),
+    "BasicBlock as torchvision writes it: in-place ReLU and += on its own tensors": (
+        "a5_architectures", "basic_block",
+        [("        out = F.relu(self.bn1(self.conv1(x)))\n        out = self.bn2(self.conv2(out))\n"
+          "        shortcut = x if self.downsample is None else self.downsample(x)\n"
+          "        return F.relu(out + shortcut)",
+          "        out = self.bn1(self.conv1(x))\n        out.relu_()\n        out = self.bn2(self.conv2(out))\n"
+          "        out += x if self.downsample is None else self.downsample(x)\n"
+          "        return F.relu(out, inplace=True)")]),
+    "SELayer: squeeze by reshape, weights expanded": (
+        "a5_architectures", "se",
+        [("weights = self.fc(x.mean(dim=(2, 3)))\n        return x * weights[:, :, None, None]",
+          "n, c = x.shape[:2]\n        weights = self.fc(x.reshape(n, c, -1).mean(-1)).view(n, c, 1, 1)\n"
+          "        return weights.expand_as(x) * x")]),
+    "BatchNorm2d: running statistics assigned from detached statistics": (
+        "a6_norm_dropout", "batchnorm",
+        [("            with torch.no_grad():\n                unbiased = x.var(dim=dims, correction=1)\n"
+          "                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)\n"
+          "                self.running_var.mul_(1 - self.momentum).add_(self.momentum * unbiased)",
+          "            unbiased = x.detach().var(dim=dims, correction=1)\n"
+          "            self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean.detach()\n"
+          "            self.running_var = (1 - self.momentum) * self.running_var + self.momentum * unbiased")]),
+    "Dropout2d: masks from Tensor.bernoulli_": (
+        "a6_norm_dropout", "dropout",
+        [("keep = torch.rand(x.shape[0], x.shape[1], 1, 1, device=x.device) >= self.p",
+          "keep = x.new_empty(x.shape[0], x.shape[1], 1, 1).bernoulli_(1 - self.p)")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT_OTHERWISE))
+def test_right_otherwise_keeps_full_marks(name):
+    assignment, grade_id, replace = RIGHT_OTHERWISE[name]
+    ns = harness.solution_namespace(assignment, replace, grade_id)
+    assert harness.failing_parts(assignment, ns, A_PARTS[assignment]) == set()

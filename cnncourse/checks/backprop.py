@@ -156,9 +156,16 @@ def layout_variants(case: FnCase, label: str = "", family: str = "visible") -> l
                         grad_layout=channels_last),
              fn_variant(case, f"{label}float64, transposed (non-contiguous) inputs", layout=non_contiguous,
                         grad_layout=non_contiguous)]
-    if torch.cuda.is_available():
-        cases.append(fn_variant(case, f"{label}on the GPU (cuda)", device="cuda"))
+    device = gpu_device()
+    if device is not None:
+        cases.append(fn_variant(case, f"{label}float64 on {device}", device=device))
     return cases
+
+
+def gpu_device() -> str | None:
+    """Where the hidden family runs one case per part besides the CPU: "cuda" when CUDA is
+    available, else None (the tests substitute another device to exercise this path)."""
+    return "cuda" if torch.cuda.is_available() else None
 
 
 def _check_family(family: str) -> None:

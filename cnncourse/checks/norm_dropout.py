@@ -636,7 +636,9 @@ def _drop_calls_problem(cls, case: DropCase) -> str | None:
     same = (case.p ** 2 + (1 - case.p) ** 2) ** (n * c)  # one pair of calls, same mask
     if (CALLS - 1) * same >= REPEAT_PROBABILITY:
         return None
-    mod = cls(p=case.p)
+    mod, problem = _call(cls, case.p)
+    if problem is not None:
+        return f"Dropout2d(p={case.p:g}) {problem}"
     mod.train()
     x = case.make_input()
     masks = []
