@@ -210,3 +210,21 @@ def test_autograded_notebooks_keep_the_hidden_tests_for_the_instructor(graded):
     course = graded[0]
     nb = nbformat.read(course.root / "autograder" / "autograded" / "good" / A1 / f"{A1}.ipynb", 4)
     assert any("BEGIN HIDDEN TESTS" in c.source for c in nb.cells)
+
+
+def test_a_function_that_hangs_on_every_call_costs_one_cell_limit(graded):
+    """README's item: once conv2d_naive ran past the cell limit it is not called again, so
+    the five later cells that call it (directly or through apply_kernel) do not each wait."""
+    from datetime import datetime
+
+    course = graded[0]
+    path = course.root / "autograder" / "autograded" / "hang_every_call" / A1 / f"{A1}.ipynb"
+    spent = 0.0
+    for cell in nbformat.read(path, 4).cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                          for k in ("iopub.execute_input", "shell.execute_reply"))
+            spent += (end - start).total_seconds()
+    limit = float(LIMITS["CNNCOURSE_LIMIT_CELL_SECONDS"])
+    assert limit <= spent < 2 * limit, f"{spent:.1f} s in the cells, the cell limit is {limit:g} s"

@@ -8,6 +8,12 @@ Differences from nbgrader's own ``Execute``:
 - each cell may run ``cell_seconds`` and all cells together ``submission_seconds``; a cell
   past its limit is interrupted, and if the interrupt does not stop it within a few
   seconds (SIGINT ignored, C code) the kernel is killed;
+- a student function that ran past the cell limit is not called again: the grader finds it
+  (the planned case that never returned, or the innermost of the student's functions in the
+  interrupted cell's traceback) and replaces it in the kernel by one that raises at once
+  (:func:`cnncourse.sandbox.replay.stop_calling`), so a function that hangs on every call
+  costs one cell limit, not one per test, and every later case that calls it, directly or
+  through another function, fails with the same message;
 - a cell keeps at most ``output_kb`` of output; the rest is dropped, with a note;
 - a kernel that fails to start (it died before it answered: nothing of the student's has
   run yet) is started once more; a second failure stops the run with the kernel's log;
@@ -21,6 +27,8 @@ Differences from nbgrader's own ``Execute``:
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import shutil
 import signal
 import tempfile
@@ -36,6 +44,8 @@ from traitlets import Bool, Float, Integer, default
 from cnncourse.sandbox import Limits, cgroup, require_sandbox
 from cnncourse.sandbox.manager import SandboxKernelManager, warm_server
 from cnncourse.sandbox.zygote import Zygote
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 _SIGNALS = {signal.SIGXCPU: "the CPU time limit", signal.SIGXFSZ: "the file size limit",
             signal.SIGKILL: "SIGKILL (killed: a limit, or your code killed its own process)"}
@@ -122,6 +132,8 @@ class SandboxedExecute(Execute):
         self._records_dir = (tempfile.mkdtemp(prefix="cnncs-rec-", dir=zygote.spool if zygote else None)
                              if self.trusted_verdicts else None)
         self._plans = {}
+        self._plan_calls = {}  # grade_id -> [(function, case digest)] in the order run_plan calls
+        self._hung = {}  # function -> message, once it ran past a cell limit
         self._graded = None
         try:
             if self._records_dir:
@@ -220,6 +232,7 @@ class SandboxedExecute(Execute):
                 calls = None
             if calls:
                 self._plans[gid] = replay.save_plan(calls, self._records_dir, gid)
+                self._plan_calls[gid] = [(c["fn"], c["digest"]) for c in calls]
 
     def _trusted_verdicts(self) -> None:
         """Replace each graded test cell's outputs by the verdict of its checks re-run in
@@ -249,7 +262,7 @@ class SandboxedExecute(Execute):
                 outputs.append(error_output(type(error).__name__, str(error)))
                 outputs += [o for o in cell.get("outputs", [])
                             if o.get("output_type") == "error"
-                            and o.get("ename") in ("SandboxLimit", "KernelDied")]
+                            and o.get("ename") in ("SandboxLimit", "KernelDied", "NotCalledAgain")]
                 outputs += [o for o in cell.get("outputs", []) if o.get("output_type") == "stream"
                             and str(o.get("text", "")).startswith("[autograder] this cell hit")]
             cell.outputs = outputs
@@ -374,6 +387,7 @@ class SandboxedExecute(Execute):
                 break
             if msg.get("msg_type") == "execute_reply":
                 stopped = True
+                await self._stop_calling_hung_function(cell, msg.get("content", {}), message)
                 break
         if not stopped:
             self._killed_for = message + "; it ignored the interrupt, so the kernel was killed"
@@ -384,6 +398,44 @@ class SandboxedExecute(Execute):
             raise DeadKernelError(self._killed_for)
         return {"content": {"status": "error", "ename": "SandboxLimit", "evalue": message,
                             "traceback": [f"SandboxLimit: {message}"]}}
+
+    def _hung_function(self, cell, reply: dict) -> str | None:
+        """The student function an interrupted cell was in: for a planned cell, that of its
+        first case with no record (run_plan records each case as it returns, in plan order);
+        otherwise the innermost of the student's functions (those the plans call) that the
+        interrupt's traceback names."""
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id") if cell is not None else None
+        if gid in self._plan_calls:
+            for fn, digest in self._plan_calls[gid]:
+                if not os.path.exists(os.path.join(self._records_dir, digest + ".pt")):
+                    return fn
+            return None
+        known = {fn for calls in self._plan_calls.values() for fn, _ in calls}
+        frames = re.findall(r",\s*in\s+([A-Za-z_]\w*)",
+                            _ANSI.sub("", "\n".join(map(str, reply.get("traceback", [])))))
+        inner = [fn for fn in frames if fn in known]
+        return inner[-1] if inner else None
+
+    async def _stop_calling_hung_function(self, cell, reply: dict, message: str) -> None:
+        name = self._hung_function(cell, reply)
+        if name is None or name in self._hung:
+            return
+        where = cell.metadata.get("nbgrader", {}).get("grade_id") or "a cell"
+        self._hung[name] = (f"{name} is not called again: in {where}, {message}; every later "
+                            f"case that calls it fails")
+        self.log.warning("%s ran past the cell limit in %s; later calls fail at once", name, where)
+        msg_id = self.kc.execute(
+            f"__import__('cnncourse.sandbox.replay', fromlist=['stop_calling'])"
+            f".stop_calling(globals(), {name!r}, {self._hung[name]!r})",
+            silent=True, store_history=False, allow_stdin=False)
+        end = time.monotonic() + self.interrupt_grace
+        while time.monotonic() < end:
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=max(0.05, end - time.monotonic()))
+            except (Empty, asyncio.TimeoutError):
+                return
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return
 
     # -- output -----------------------------------------------------------------------------
     def output(self, outs, msg, display_id, cell_index):

@@ -393,6 +393,23 @@ def run_plan(path: str) -> None:
     print(f"[autograder] {len(calls)} cases run; the verdict comes from the grader.")
 
 
+class NotCalledAgain(BaseException):
+    """Raised by a student function that ran past a cell's time limit, on every later call.
+
+    A BaseException, like the KeyboardInterrupt that stopped it: no ``except Exception`` in
+    the student's code or in :func:`run_plan` turns it into a result, so the case (and the
+    rest of its cell) fails at once."""
+
+
+def stop_calling(namespace: dict, name: str, message: str) -> None:
+    """In the kernel, after ``name`` hung: replace it by a function that raises at once."""
+    def not_called_again(*args, **kwargs):
+        raise NotCalledAgain(message)
+
+    not_called_again.__name__ = not_called_again.__qualname__ = name
+    namespace[name] = not_called_again
+
+
 def save_plan(calls: list, directory: str, name: str) -> str:
     path = os.path.join(directory, f"plan-{name}.pt")
     torch.save(calls, path)

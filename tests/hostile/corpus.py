@@ -214,6 +214,11 @@ CORPUS = [
     Hostile("sleep_past_limit", solved(wrap_calls("conv_output_size", "import time\ntime.sleep(10**6)",
                                                   first_only=True)),
             fails=lambda L: {L.first_graded_call("conv_output_size")}, expect=("wall-time limit",)),
+    Hostile("hang_every_call", solved(wrap_calls("conv2d_naive", "while True:\n    pass")),
+            fails=lambda L: L.graded_from(L.first_call("conv2d_naive")),
+            expect=("conv2d_naive is not called again",),
+            why="one cell limit (the first call), then every call of conv2d_naive, direct or "
+                "through apply_kernel, fails at once"),
     Hostile("ignore_sigint", solved(wrap_calls("conv_output_size", """
         import signal
         signal.signal(signal.SIGINT, signal.SIG_IGN)
