@@ -113,8 +113,28 @@ ATEN_DROPOUT = "aten::" + "|".join((
     "_fused_dropout"))
 
 
+#: Width of a check's message as IPython shows it: nbgrader's Validate indents by 4 and cuts
+#: lines longer than 87 characters (``Validator.width`` 90).
+MESSAGE_WIDTH = 83
+
+
 class CheckFailure(AssertionError):
     """A check failed; the message is written for the student."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (the notebook, nbgrader's Validate, the feedback) shows instead of a
+        traceback: the message, first and whole. The frames would only be the course's own
+        check code; the message already names the case, the arguments, the shapes, what was
+        expected and the largest error. Lines are wrapped (never cut) to fit nbgrader's
+        Validate report, which cuts lines at 90 characters."""
+        import textwrap
+
+        lines = []
+        for line in f"{type(self).__name__}: {self}".splitlines():
+            indent = " " * (len(line) - len(line.lstrip()) + 4)
+            lines += textwrap.wrap(line, MESSAGE_WIDTH, subsequent_indent=indent,
+                                   break_on_hyphens=False) or [""]
+        return lines
 
 
 class ForbiddenCall(CheckFailure):
