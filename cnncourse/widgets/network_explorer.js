@@ -420,9 +420,12 @@ function render({ model, el }) {
     select.value = String(k); noise.value = String(model.get("noise"));
     showSelection();
     lastMs = performance.now() - t0;
-    timing.textContent = `last forward pass and redraw: ${lastMs.toFixed(1)} ms in this browser`;
+    recent.push(lastMs); if (recent.length > 15) recent.shift();
+    const sorted = [...recent].sort((a, b) => a - b), median = sorted[Math.floor(sorted.length / 2)];
+    timing.textContent = `forward pass and redraw in this browser: ${median.toFixed(1)} ms (median of the last ${recent.length} updates)`;
   }
   let lastMs = 0;
+  const recent = [];
 
   function showSelection() {
     if (!y) return;
