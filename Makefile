@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh clone (see README.md):
 #   make book   -- build the HTML book into _build/html
 #   make test   -- run the whole test suite
+#   make pdf    -- the whole book as one PDF, _build/latex/cnn-course.pdf (make test-pdf: and check it)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,11 +11,13 @@ JOBS ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: prerequisites setup assets book test test-portable execute exercises student lab clean
+.PHONY: prerequisites setup assets book pdf test test-pdf test-portable execute exercises student lab clean
 
 # System packages (tools/prerequisites.sh): installed with apt-get when missing and run as
 # root; otherwise one message naming them. `make test` also needs Chromium and bubblewrap.
-PREREQS := $(if $(filter test test-portable,$(MAKECMDGOALS)),test,book)
+# `make pdf` and `make test-pdf` also need XeLaTeX (no texlive-fonts-extra: see _config.yml).
+PREREQS := $(if $(filter test test-portable,$(MAKECMDGOALS)),test,book) \
+           $(if $(filter pdf test-pdf,$(MAKECMDGOALS)),pdf)
 prerequisites:
 	@bash tools/prerequisites.sh $(PREREQS)
 
@@ -41,6 +44,18 @@ assets: setup
 book: assets
 	rm -rf _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	@# the download menu's "Whole book (.pdf)": the PDF of the last `make pdf`, if any
+	@if [ -f _build/latex/cnn-course.pdf ]; then cp _build/latex/cnn-course.pdf _build/html/; fi
+
+# The printable book: _build/latex/cnn-course.pdf (tools/pdf_book.py: Sphinx's LaTeX, then
+# XeLaTeX with latexmk, 2 min), also copied into _build/html for its download menu. Not in
+# `make test` (it is slow); `make test-pdf` builds it and checks it (tests/test_pdf.py), and
+# CI runs that after `make test` (.ci/run).
+pdf: setup
+	$(BIN)/python tools/pdf_book.py
+
+test-pdf: pdf
+	CNNCOURSE_PDF=_build/latex/cnn-course.pdf $(BIN)/python -m pytest tests/test_pdf.py
 
 # One thread per worker: the notebooks' kernels and nbgrader's run beside each other, and
 # oversubscribed cores make small-tensor PyTorch code many times slower.

@@ -241,7 +241,9 @@ def _make_parts_transform():
 
     class PartCaptions(SphinxPostTransform):
         """LaTeX only: the toctree caption "Part I. Images and convolutions" becomes the
-        part "Images and convolutions" (LaTeX numbers it "Part I" itself)."""
+        part "Images and convolutions" (LaTeX numbers it "Part I" itself); the root page
+        (book/intro), which sphinx-jupyterbook-latex sets after the table of contents with
+        no heading, gets its title back as an unnumbered chapter listed in the contents."""
 
         default_priority = 650  # before sphinx-jupyterbook-latex makes parts of them (700)
         builders = ("latex",)
@@ -252,6 +254,14 @@ def _make_parts_transform():
             for node in self.document.findall(nodes.compound):
                 if "toctree-wrapper" in node["classes"] and node.get("caption"):
                     node["caption"] = re.sub(r"^Part [IVX]+\.\s*", "", node["caption"])
+            root = self.config.root_doc
+            if self.env.docname == root and root in self.env.titles:
+                from sphinx.util.texescape import escape
+
+                title = escape(self.env.titles[root].astext())
+                heading = (f"\\chapter*{{{title}}}\\addcontentsline{{toc}}{{chapter}}{{{title}}}"
+                           f"\\markboth{{{title}}}{{{title}}}\n")
+                self.document.insert(0, nodes.raw("", heading, format="latex"))
 
     return PartCaptions
 

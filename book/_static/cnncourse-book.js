@@ -17,3 +17,21 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 });
+
+// The printable book: "Whole book (.pdf)" in every page's download menu, beside the page's
+// own source and print buttons. `make pdf` puts the PDF at the root of the HTML book
+// (_build/html/cnn-course.pdf, copied from _build/latex by tools/pdf_book.py).
+document.addEventListener("DOMContentLoaded", () => {
+  const menu = document.querySelector(".dropdown-download-buttons .dropdown-menu");
+  if (!menu) return;
+  const root = document.documentElement.dataset.content_root || "./";
+  const item = document.createElement("li");
+  const link = document.createElement("a");
+  link.href = `${root}cnn-course.pdf`;
+  link.className = "btn btn-sm btn-download-book-pdf-button dropdown-item";
+  link.title = "The whole course as one PDF, for printing and reading offline";
+  link.innerHTML = '<span class="btn__icon-container"><i class="fas fa-book"></i></span>' +
+    '<span class="btn__text-container">Whole book (.pdf)</span>';
+  item.append(link);
+  menu.append(item);
+});
