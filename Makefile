@@ -51,7 +51,7 @@ book: assets
 # XeLaTeX with latexmk, 2 min), also copied into _build/html for its download menu. Not in
 # `make test` (it is slow); `make test-pdf` builds it and checks it (tests/test_pdf.py), and
 # CI runs that after `make test` (.ci/run).
-pdf: setup
+pdf: assets
 	$(BIN)/python tools/pdf_book.py
 
 test-pdf: pdf
