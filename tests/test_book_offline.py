@@ -78,9 +78,18 @@ def test_mathjax_and_widget_manager_are_local():
     assert "application/vnd.jupyter.widget-state+json" in html
 
 
+# Code cells and outputs that need horizontal scrolling: (first line, pixels hidden).
+SCROLLING_CELLS = """() => [...document.querySelectorAll('div.cell_input pre, div.cell_output pre')]
+  .filter(el => el.scrollWidth > el.clientWidth + 1)
+  .map(el => [el.textContent.split('\\n')[0].slice(0, 60), el.scrollWidth - el.clientWidth])"""
+
+
 def test_every_page_in_a_browser_requests_only_local_files(browser, base_url):
-    context = browser.new_context()
-    offenders, broken = [], []
+    """... and, on a 1280 px desktop, shows every code cell and output whole: nothing the
+    text refers to is hidden behind a horizontal scroll bar (book/_static/cnncourse-book.css
+    wraps long lines)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    offenders, broken, scrolling = [], [], []
     for path in pages():
         rel = path.relative_to(book_html()).as_posix()
         page = context.new_page()
@@ -88,10 +97,13 @@ def test_every_page_in_a_browser_requests_only_local_files(browser, base_url):
         page.goto(f"{base_url}/{rel}", wait_until="networkidle")
         offenders += [f"{rel}: {u}" for u in log.external()]
         broken += [f"{rel}: {f}" for f in log.failures]
+        scrolling += [f"{rel}: {px} px hidden in {line!r}" for line, px in page.evaluate(SCROLLING_CELLS)]
         page.close()
     context.close()
     assert not offenders, "pages requested the network:\n" + "\n".join(offenders[:20])
     assert not broken, "pages had failed requests or errors:\n" + "\n".join(broken[:20])
+    assert not scrolling, (f"{len(scrolling)} code cells or outputs scroll sideways at 1280 px:\n"
+                           + "\n".join(scrolling[:20]))
 
 
 def test_chapter_typesets_math_and_renders_a_reacting_widget(browser, base_url):
