@@ -37,6 +37,7 @@ SCRIPT = ROOT / "tools" / "student_dist.py"
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir()
                      if p.is_dir() and any(p.glob("*.ipynb")))
 RUN_ASSIGNMENT = "a1_conv_forward"
+RUN_CHAPTER = "book/part1/01_what_an_image_is"  # photos, MNIST and a widget: the package's data
 
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS[^\n]*\n(.*?)### END HIDDEN TESTS", re.S)
 _SOLUTION = re.compile(r"### BEGIN SOLUTION[^\n]*\n(.*?)### END SOLUTION", re.S)
@@ -374,10 +375,6 @@ print(json.dumps({"file": cnncourse.__file__, "modules": mods, "mnist": str(data
 def executed(dist, fresh_venv, tmp_path_factory):
     """The released exercise, copied out of the repository, its stubs filled with the code
     of solutions/, run by a kernel of the fresh venv; and what the probe cell printed."""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-
     work = tmp_path_factory.mktemp("work")
     notebook = work / f"{RUN_ASSIGNMENT}.ipynb"
     shutil.copy(dist / "exercises" / RUN_ASSIGNMENT / notebook.name, notebook)
@@ -395,6 +392,16 @@ def executed(dist, fresh_venv, tmp_path_factory):
     assert filled == sum(len(r) for r in regions.values()) >= 1
     assert not any("YOUR CODE HERE" in c.source for c in nb.cells)
     nb.cells.append(nbformat.v4.new_code_cell(_PROBE))
+    run_in_fresh_kernel(nb, work, fresh_venv, tmp_path_factory)
+    return nb, json.loads(_stdout(nb.cells[-1]).strip().splitlines()[-1])
+
+
+def run_in_fresh_kernel(nb, work: Path, fresh_venv: Path, tmp_path_factory) -> None:
+    """Execute ``nb`` in ``work`` with a kernel of the fresh venv, as a student's Jupyter
+    would; an error in any cell raises (nbclient's CellExecutionError)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
 
     kernels = tmp_path_factory.mktemp("kernels")
     (kernels / "fresh").mkdir()
@@ -405,7 +412,6 @@ def executed(dist, fresh_venv, tmp_path_factory):
     client = NotebookClient(nb, km=km, timeout=300, startup_timeout=120,
                             resources={"metadata": {"path": str(work)}})
     client.execute(env=_clean_env(MPLBACKEND="agg"), cwd=str(work))
-    return nb, json.loads(_stdout(nb.cells[-1]).strip().splitlines()[-1])
 
 
 def _stdout(cell) -> str:
@@ -445,3 +451,22 @@ def test_the_installed_package_refuses_hidden_cases_clearly_and_keeps_the_visibl
     for name, (visible, raised) in info["hidden"].items():
         assert visible >= 1, name
         assert raised == ["LookupError", message], (name, raised)
+
+
+def test_a_chapter_downloaded_from_its_page_runs_in_the_fresh_venv(dist, fresh_venv, tmp_path_factory):
+    """The chapter's page says how to run it and links the how-to; the .ipynb its download
+    button offers runs as it is, outside the repository, with only the wheel installed."""
+    page = dist / "book" / f"{RUN_CHAPTER}.html"
+    text = page.read_text()
+    assert "Run this chapter." in text
+    assert 'href="../intro.html#run-a-chapter"' in text
+    links = sorted(set(re.findall(r'href="([^"]+\.ipynb)"', text)))
+    assert len(links) == 1, links
+    source = (page.parent / html.unescape(links[0])).resolve()
+    assert source.is_file() and source.is_relative_to(dist.resolve() / "book"), source
+    work = tmp_path_factory.mktemp("chapter")
+    shutil.copy(source, work / source.name)
+    nb = nbformat.read(work / source.name, as_version=4)
+    run_in_fresh_kernel(nb, work, fresh_venv, tmp_path_factory)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors and sum(c.cell_type == "code" for c in nb.cells) >= 10

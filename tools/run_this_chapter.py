@@ -1,0 +1,44 @@
+"""Sphinx extension: a "Run this chapter" note under the title of every chapter page.
+
+Every chapter (``book/part1``, ``book/part2``) is a notebook that runs as it is once the
+course package is installed. The note says so and links to the introduction's "Running a
+chapter" section (label ``run-a-chapter``), which gives the commands. HTML only: in the
+PDF the introduction's section says it once.
+
+Loaded through ``_config.yml`` (``sphinx.local_extensions``, which puts ``tools/`` on the
+path).
+"""
+
+from __future__ import annotations
+
+from docutils import nodes
+from sphinx import addnodes
+
+CHAPTERS = ("book/part1/", "book/part2/")
+LABEL = "run-a-chapter"
+
+
+def add_note(app, doctree) -> None:
+    docname = app.env.docname
+    if app.builder.format != "html" or not docname.startswith(CHAPTERS):
+        return
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None or not isinstance(section[0], nodes.title):
+        return
+    para = nodes.paragraph()
+    para += nodes.strong(text="Run this chapter. ")
+    para += nodes.Text("This page is a Jupyter notebook: download it (the ⬇ button above, "
+                       "then .ipynb) and run it in Jupyter once the course package, "
+                       "cnncourse, is installed: ")
+    ref = addnodes.pending_xref("", refdomain="std", reftype="ref", reftarget=LABEL,
+                                refexplicit=True, refwarn=True, refdoc=docname)
+    ref += nodes.inline(text="how, in three commands")
+    para += ref
+    para += nodes.Text(".")
+    note = nodes.container("", para, classes=["run-this-chapter"])
+    section.insert(1, note)
+
+
+def setup(app):
+    app.connect("doctree-read", add_note)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
