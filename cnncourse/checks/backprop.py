@@ -26,7 +26,8 @@ grades (the default stride, errors), so that one mistake costs one part.
 Every part but the ties also runs float32 inputs (outputs and gradients keep the dtype;
 compared with rtol 1e-4, atol 1e-5 against the float64 reference rounded to float32, no
 gradcheck) and inputs and output gradients in other memory layouts (transposed views,
-channels-last): see :func:`layout_cases`; where CUDA is available, a hidden case runs there.
+channels-last): see :func:`layout_variants`; where CUDA is available, the grader runs one
+case per part there (:func:`gpu_device`).
 """
 
 from __future__ import annotations
@@ -144,26 +145,16 @@ def fn_variant(case: FnCase, name: str, dtype: torch.dtype | None = None, layout
     return dataclasses.replace(case, name=name, tensors=tensors, gradcheck=gradcheck, extra=extra)
 
 
-def layout_variants(case: FnCase, label: str = "", family: str = "visible") -> list[FnCase]:
-    """The dtype, layout and device variants of one case: in the visible family float32
-    inputs and output gradient in a transposed (non-contiguous) layout; in the hidden family
-    float32 in channels-last, float64 transposed (with gradcheck), and float64 on CUDA where
-    CUDA is available."""
-    if family == "visible":
-        return [fn_variant(case, f"{label}float32, transposed (non-contiguous) inputs", torch.float32,
-                           non_contiguous, grad_layout=non_contiguous)]
-    cases = [fn_variant(case, f"{label}float32, channels-last inputs", torch.float32, channels_last,
-                        grad_layout=channels_last),
-             fn_variant(case, f"{label}float64, transposed (non-contiguous) inputs", layout=non_contiguous,
-                        grad_layout=non_contiguous)]
-    device = gpu_device()
-    if device is not None:
-        cases.append(fn_variant(case, f"{label}float64 on {device}", device=device))
-    return cases
+def layout_variants(case: FnCase, label: str = "") -> list[FnCase]:
+    """The visible dtype and layout variant of one case: float32 inputs and output gradient
+    in a transposed (non-contiguous) layout. (The hidden family's variants are the grader's:
+    :mod:`cnncourse.checks.hidden.backprop`.)"""
+    return [fn_variant(case, f"{label}float32, transposed (non-contiguous) inputs", torch.float32,
+                       non_contiguous, grad_layout=non_contiguous)]
 
 
 def gpu_device() -> str | None:
-    """Where the hidden family runs one case per part besides the CPU: "cuda" when CUDA is
+    """Where the grader runs one case per part besides the CPU: "cuda" when CUDA is
     available, else None (the tests substitute another device to exercise this path)."""
     return "cuda" if torch.cuda.is_available() else None
 

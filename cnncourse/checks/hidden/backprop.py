@@ -4,9 +4,26 @@ from __future__ import annotations
 
 import random
 
+import torch
+
+from cnncourse.checks import backprop
 from cnncourse.checks.backprop import (FnCase, _avg_args, _conv_case, _distinct, _max_args,
-                                       _pool_case, _tied, layout_variants)
-from cnncourse.checks.core import random_tensor
+                                       _pool_case, _tied, fn_variant)
+from cnncourse.checks.core import channels_last, non_contiguous, random_tensor
+
+
+def layout_variants(case: FnCase, label: str) -> list[FnCase]:
+    """The hidden dtype, layout and device variants of one case: float32 in channels-last
+    (inputs and output gradient), float64 transposed (non-contiguous, with gradcheck), and
+    float64 on the GPU where there is one (:func:`cnncourse.checks.backprop.gpu_device`)."""
+    cases = [fn_variant(case, f"{label}float32, channels-last inputs", torch.float32, channels_last,
+                        grad_layout=channels_last),
+             fn_variant(case, f"{label}float64, transposed (non-contiguous) inputs", layout=non_contiguous,
+                        grad_layout=non_contiguous)]
+    device = backprop.gpu_device()
+    if device is not None:
+        cases.append(fn_variant(case, f"{label}float64 on {device}", device=device))
+    return cases
 
 
 def _pair(v):
@@ -48,7 +65,7 @@ def _layout_pool(c, rng: random.Random, seed: int, make_x, make_args, grad_seed:
     shape = (rng.randint(1, 2), rng.randint(2, 3), k + rng.randint(1, 4), k + rng.randint(1, 4))
     args = make_args(rng, k, st, p)
     base = c("", make_x(shape, seed), args, seed) if grad_seed else c("", make_x(shape, seed), args)
-    return layout_variants(base, f"random kernel {k}, stride {st}, padding {p}, ", "hidden")
+    return layout_variants(base, f"random kernel {k}, stride {st}, padding {p}, ")
 
 
 def _pair_or_int(rng: random.Random, low: int, high: int):
@@ -151,5 +168,4 @@ def conv2d_function_cases(part: str, seed: int) -> list[FnCase]:
     stride, padding = rng.randint(1, 2), rng.randint(0, 1)
     base = c("", (rng.randint(1, 2), 2 * groups, kh + rng.randint(1, 3), kw + rng.randint(1, 3)),
              (2 * groups, 2, kh, kw), s + 300, stride=stride, padding=padding, groups=groups)
-    return cases + layout_variants(base, f"random groups {groups}, stride {stride}, padding {padding}, ",
-                                   "hidden")
+    return cases + layout_variants(base, f"random groups {groups}, stride {stride}, padding {padding}, ")
