@@ -122,3 +122,14 @@ def test_every_widget_figure_was_drawn(pdf):
     # the figures drawn from the widgets' stored state (no fallback cell after them)
     drawn = list((pdf.parent / "widget-figures").glob("*.png"))
     assert drawn and all(p.stat().st_size > 2000 for p in drawn), drawn
+
+
+def test_the_html_book_offers_it(pdf):
+    # "Whole book (.pdf)" in every page's download menu (book/_static/cnncourse-book.js)
+    # points at the root of the HTML book, where `make pdf` copies the PDF.
+    html = ROOT / "_build" / "html"
+    if not (html / "index.html").exists():
+        pytest.skip("no HTML book (make book)")
+    assert "cnn-course.pdf" in (html / "_static" / "cnncourse-book.js").read_text()
+    copy = html / "cnn-course.pdf"
+    assert copy.is_file() and copy.read_bytes() == pdf.read_bytes()

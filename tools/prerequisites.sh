@@ -6,7 +6,7 @@
 #                                 # (the autograder's sandbox)
 #   tools/prerequisites.sh pdf    # the book's, plus XeLaTeX, latexmk, the LaTeX packages
 #                                 # Sphinx's LaTeX needs, DejaVu fonts and poppler's pdfinfo
-#                                 # (`make pdf`; about 330 MB installed, no texlive-fonts-extra)
+#                                 # (`make pdf`; about 350 MB installed, no texlive-fonts-extra)
 #   tools/prerequisites.sh test pdf   # several at once
 #
 # As root (a fresh VM, a container, CI) the missing Debian/Ubuntu packages are installed
@@ -41,6 +41,7 @@ if [[ $targets == *" pdf "* ]]; then
   command -v xelatex >/dev/null 2>&1 || need_lean texlive-xetex
   command -v latexmk >/dev/null 2>&1 || need_lean latexmk
   kpsewhich fncychap.sty >/dev/null 2>&1 || need_lean texlive-latex-extra
+  kpsewhich pzdr.tfm >/dev/null 2>&1 || need_lean texlive-fonts-recommended  # Sphinx's dingbats
   [ -n "$(fc-list 'DejaVu Serif' 2>/dev/null)" ] || need_lean fonts-dejavu-core
   command -v pdfinfo >/dev/null 2>&1 || need_lean poppler-utils
 fi
