@@ -188,12 +188,13 @@ def _make_transform():
                 if shown_next:
                     replacement.append(_note(name, True))
                 else:
-                    png = outdir / FIGURE_DIR / f"{docname.replace('/', '-')}-{model.group(1)[:12] if model else 'x'}.png"
+                    key = model.group(1)[:12] if model else "x"
+                    png = outdir / FIGURE_DIR / f"{docname.replace('/', '-')}-{key}.png"
                     drawn = False
                     if state is not None:
                         try:
                             drawn = _draw_fallback(state, png)
-                        except Exception as exc:  # a broken figure must not stop the book
+                        except Exception as exc:  # a warning: an error under make pdf's -W
                             logger.warning(f"static figure of {name} failed: {exc!r}",
                                            location=bundle)
                     replacement.append(_note(name, drawn))
