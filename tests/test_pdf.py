@@ -113,7 +113,8 @@ def test_every_widget_is_a_note_and_a_figure(text):
                 widgets += sum(WIDGET_VIEW in o.get("data", {}) for o in cell.get("outputs", []))
     assert widgets > 0
     flat = squash(text)
-    notes = re.findall(r"Interactive widget (\w+): try it in this chapter", flat)
+    notes = re.findall(r"Widget (\w+): interactive in the HTML book; its static figure follows",
+                       flat)
     assert len(notes) == widgets, (len(notes), widgets)
     assert not re.search(r"<\w+ widget>", flat)  # the widget's text/plain stand-in
 

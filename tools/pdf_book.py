@@ -141,7 +141,7 @@ def _draw_fallback(state: dict, path: Path) -> bool:
 def _note(name: str, below: bool):
     from docutils import nodes
 
-    text = (f"Interactive widget {name}: try it in this chapter of the HTML book"
+    text = (f"Widget {name}: interactive in the HTML book"
             + ("; its static figure follows." if below else "."))
     return nodes.paragraph("", "", nodes.emphasis(text=text), classes=["cnncourse-widget-note"])
 
