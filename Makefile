@@ -49,13 +49,14 @@ book: assets
 
 # The printable book: _build/latex/cnn-course.pdf (tools/pdf_book.py: Sphinx's LaTeX, then
 # XeLaTeX with latexmk, 2 min), also copied into _build/html for its download menu. Not in
-# `make test` (it is slow); `make test-pdf` builds it and checks it (tests/test_pdf.py), and
-# CI runs that after `make test` (.ci/run).
+# `make test` (it is slow); `make test-pdf` builds the HTML book and the PDF and checks them
+# (tests/pdf_book_checks.py, which plain pytest does not collect), and CI runs that after
+# `make test` (.ci/run).
 pdf: assets
 	$(BIN)/python tools/pdf_book.py
 
-test-pdf: pdf
-	CNNCOURSE_PDF=_build/latex/cnn-course.pdf $(BIN)/python -m pytest tests/test_pdf.py
+test-pdf: book pdf
+	$(BIN)/python -m pytest tests/pdf_book_checks.py
 
 # One thread per worker: the notebooks' kernels and nbgrader's run beside each other, and
 # oversubscribed cores make small-tensor PyTorch code many times slower.
