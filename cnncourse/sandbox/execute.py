@@ -378,24 +378,15 @@ class SandboxedExecute(Execute):
             await self.km.interrupt_kernel()
         except Exception:  # noqa: BLE001
             pass
-        stopped = False
-        end = time.monotonic() + self.interrupt_grace
-        while time.monotonic() < end:
-            try:
-                msg = await self.kc.shell_channel.get_msg(timeout=max(0.05, end - time.monotonic()))
-            except (Empty, asyncio.TimeoutError):
-                break
-            if msg.get("msg_type") == "execute_reply":
-                stopped = True
-                await self._stop_calling_hung_function(cell, msg.get("content", {}), message)
-                break
-        if not stopped:
+        reply = await self._shell_reply(lambda msg: msg.get("msg_type") == "execute_reply")
+        if reply is None:
             self._killed_for = message + "; it ignored the interrupt, so the kernel was killed"
             try:
                 await self.km.shutdown_kernel(now=True)
             except Exception:  # noqa: BLE001
                 pass
             raise DeadKernelError(self._killed_for)
+        await self._stop_calling_hung_function(cell, reply.get("content", {}), message)
         return {"content": {"status": "error", "ename": "SandboxLimit", "evalue": message,
                             "traceback": [f"SandboxLimit: {message}"]}}
 
@@ -428,14 +419,20 @@ class SandboxedExecute(Execute):
             f"__import__('cnncourse.sandbox.replay', fromlist=['stop_calling'])"
             f".stop_calling(globals(), {name!r}, {self._hung[name]!r})",
             silent=True, store_history=False, allow_stdin=False)
+        await self._shell_reply(lambda msg: msg.get("parent_header", {}).get("msg_id") == msg_id)
+
+    async def _shell_reply(self, wanted) -> dict | None:
+        """The first shell message for which ``wanted(msg)`` holds within the interrupt
+        grace, or None."""
         end = time.monotonic() + self.interrupt_grace
         while time.monotonic() < end:
             try:
                 msg = await self.kc.shell_channel.get_msg(timeout=max(0.05, end - time.monotonic()))
             except (Empty, asyncio.TimeoutError):
-                return
-            if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return
+                return None
+            if wanted(msg):
+                return msg
+        return None
 
     # -- output -----------------------------------------------------------------------------
     def output(self, outs, msg, display_id, cell_index):
