@@ -233,8 +233,8 @@ def apply_kernel_cases(family: str = "visible", seed: int = 0) -> list[Case]:
             ("colour cat crop (3 channels), custom, reflect", cat, k["custom"], "reflect"),
             ("colour cat crop, 3x5 kernel, replicate", cat, random_tensor((3, 5), seed + 7), "replicate"),
             ("camera crop, 5x5 kernel, circular", cam, random_tensor((5, 5), seed + 8), "circular"),
-            ("camera crop as float32, transposed (non-contiguous), blur, reflect",
-             non_contiguous(cam.float()), k["blur"], "reflect"),
+            ("camera crop (7x9) as float32, transposed (non-contiguous), blur, reflect",
+             non_contiguous(cam[:7, :9].float()), k["blur"], "reflect"),
         ]
         cases = [Case(name, {"image": img, "kernel": ker}, {"padding_mode": mode}, _APPLY_HINT)
                  for name, img, ker, mode in plan]
