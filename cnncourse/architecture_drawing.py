@@ -218,7 +218,7 @@ def draw_architecture(model: nn.Module, x: torch.Tensor, title: str | None = Non
             pos[n.name] = (lanes[n.name] * step_x, -depth[n.name] * step_y)
     xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
     width, height = max(xs) - min(xs) + step_x + 0.4, max(ys) - min(ys) + step_y
-    fig, ax = plt.subplots(figsize=(max(4.0, width * 0.95), max(1.2, height * 0.95)))
+    fig, ax = plt.subplots(figsize=(max(4.0, width * 0.8), max(1.2, height * 0.8)))
     arrow = dict(arrowstyle="-|>", mutation_scale=9, linewidth=0.9, color="#808080")
     for n in nodes:
         cx, cy = pos[n.name]
@@ -235,8 +235,8 @@ def draw_architecture(model: nn.Module, x: torch.Tensor, title: str | None = Non
                                         boxstyle="round,pad=0.02,rounding_size=0.08",
                                         facecolor=face, edgecolor=edge, alpha=alpha,
                                         linewidth=1.2))
-        label = n.label.replace(" · ", "\n", 1) if len(n.label) > 22 else n.label
-        ax.text(cx, cy + 0.08, label, ha="center", va="center", fontsize=8)
+        label = n.label.replace(" · ", "\n", 1) if len(n.label) > 17 else n.label
+        ax.text(cx, cy + 0.08, label, ha="center", va="center", fontsize=8.5)
         ax.text(cx, cy - box_h / 2 + 0.1, _shape_text(n.shape), ha="center", va="center",
                 fontsize=7.5, alpha=0.85)
 

@@ -83,4 +83,4 @@ def test_the_drawing_has_a_box_per_node():
     make, shape = MODELS["Inception 3a"]
     fig = draw_architecture(make(), torch.zeros(shape), title="3a")
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert "conv 5×5, 32 · ReLU" in texts and "concat, 256@28×28" in texts
+    assert "conv 5×5, 32\nReLU" in texts and "32@28×28" in texts and "concat, 256@28×28" in texts
