@@ -34,6 +34,9 @@ def test_solution_passes_every_part():
 MUTANTS = {
     "receptive field ignoring dilation": (
         "receptive_field", 'd = as_pair(getattr(layer, "dilation", 1))', "d = (1, 1)", "test_rf_dilation"),
+    "padding left out of the map size (a window that fits only thanks to padding refused)": (
+        "receptive_field", "n[a] = (n[a] + 2 * p[a] - span) // s[a] + 1",
+        "n[a] = (n[a] - span) // s[a] + 1", "test_rf_conv"),
     "pooling treated as an element-wise layer": (
         "receptive_field", "isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))",
         "isinstance(layer, nn.Conv2d)", "test_rf_pooling"),

@@ -93,6 +93,8 @@ def _rf_visible(part: str):
                                                    C(2, 2, (1, 3), stride=(1, 2), padding=(0, 1))), (13, 11)),
             ("even kernel: half-pixel start", _seq(C(1, 2, 2), C(2, 1, 4, stride=2)), (10, 10)),
             ("batch norm passes through", _seq(C(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), C(2, 2, 3, padding=2)), (7, 8)),
+            ("a 5x5 kernel that fits a 3x3 map only thanks to padding 1",
+             _seq(C(1, 2, 3, padding=1), C(2, 1, 5, padding=1)), (3, 3)),
             ("error: kernel larger than the input", _seq(C(1, 1, 3), C(1, 1, 5)), (6, 6)),
             ("error: Flatten is not a spatial layer", _seq(C(1, 1, 3), nn.Flatten()), (6, 6)),
         ]
