@@ -18,6 +18,7 @@ Where uv cannot be installed (an index without it), pip does the install as befo
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
@@ -72,8 +73,6 @@ def uv_arguments(settings: dict[str, list[str]]) -> tuple[list[str], dict[str, s
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> int:
-    import os
-
     return subprocess.run(cmd, env={**os.environ, **(env or {})}).returncode
 
 
