@@ -11,7 +11,7 @@ JOBS ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: prerequisites setup assets book pdf test test-pdf test-portable execute exercises student lab clean
+.PHONY: prerequisites setup assets book pdf test test-pdf test-portable execute exercises student lab clean translations
 
 # System packages (tools/prerequisites.sh): installed with apt-get when missing and run as
 # root; otherwise one message naming them. `make test` also needs Chromium and bubblewrap.
@@ -41,11 +41,22 @@ setup: prerequisites $(STAMP)
 assets: setup
 	$(BIN)/python tools/vendor_assets.py
 
+# Both editions: the English book in _build/html, the Russian one in _build/html/ru from the
+# same sources, its text from locale/ru/LC_MESSAGES (tools/translations.py build-ru, which
+# also records the book's messages in _build/gettext/messages.json for the tests).
 book: assets
 	rm -rf _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	$(BIN)/python tools/translations.py build-ru
 	@# the download menu's "Whole book (.pdf)": the PDF of the last `make pdf`, if any
 	@if [ -f _build/latex/cnn-course.pdf ]; then cp _build/latex/cnn-course.pdf _build/html/; fi
+
+# The Russian catalogs after the English text changed: Sphinx's gettext builder extracts the
+# messages (_build/gettext), sphinx-intl merges them into locale/ru/LC_MESSAGES/*.po (kept
+# translations stay, changed ones become fuzzy, gone ones are dropped), and the catalogs
+# that need work are listed (untranslated and fuzzy messages, per catalog).
+translations: setup
+	$(BIN)/python tools/translations.py update
 
 # The printable book: _build/latex/cnn-course.pdf (tools/pdf_book.py: Sphinx's LaTeX, then
 # XeLaTeX with latexmk, 2 min), also copied into _build/html for its download menu. Not in

@@ -16,6 +16,17 @@ from sphinx import addnodes
 
 CHAPTERS = ("book/part1/", "book/part2/")
 LABEL = "run-a-chapter"
+# The note in each edition (tools/russian_edition.py): bold lead, text, the link's text.
+NOTE = {
+    "en": ("Run this chapter. ",
+           "This page is a Jupyter notebook: download it (the ⬇ button above, then .ipynb) "
+           "and run it in Jupyter once the course package, cnncourse, is installed: ",
+           "how, in three commands"),
+    "ru": ("Запустите эту главу. ",
+           "Эта страница — блокнот Jupyter: скачайте его (кнопка ⬇ вверху, затем .ipynb) "
+           "и запустите в Jupyter, установив пакет курса cnncourse: ",
+           "как это сделать тремя командами"),
+}
 
 
 def add_note(app, doctree) -> None:
@@ -25,14 +36,13 @@ def add_note(app, doctree) -> None:
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None or not isinstance(section[0], nodes.title):
         return
+    lead, text, link = NOTE["ru" if (app.config.language or "").startswith("ru") else "en"]
     para = nodes.paragraph()
-    para += nodes.strong(text="Run this chapter. ")
-    para += nodes.Text("This page is a Jupyter notebook: download it (the ⬇ button above, "
-                       "then .ipynb) and run it in Jupyter once the course package, "
-                       "cnncourse, is installed: ")
+    para += nodes.strong(text=lead)
+    para += nodes.Text(text)
     ref = addnodes.pending_xref("", refdomain="std", reftype="ref", reftarget=LABEL,
                                 refexplicit=True, refwarn=True, refdoc=docname)
-    ref += nodes.inline(text="how, in three commands")
+    ref += nodes.inline(text=link)
     para += ref
     para += nodes.Text(".")
     note = nodes.container("", para, classes=["run-this-chapter"])

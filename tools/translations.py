@@ -3,6 +3,7 @@
     .venv/bin/python tools/translations.py gettext   # the English messages -> _build/gettext
     .venv/bin/python tools/translations.py update    # gettext, then sphinx-intl update + report
     .venv/bin/python tools/translations.py report    # untranslated / fuzzy per catalog
+    .venv/bin/python tools/translations.py build-ru  # the Russian edition -> _build/html/ru
 
 The English book's translatable text (markdown cells and pages, headings, admonitions,
 figure captions, the glossary, the table of contents' part captions) is extracted by
@@ -16,6 +17,7 @@ become fuzzy, messages the book no longer has are dropped.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -54,6 +56,30 @@ def build_gettext(outdir: Path = GETTEXT_DIR, quiet: bool = True) -> int:
     )
 
 
+def build_russian(outdir: Path = BUILD / "html" / LANGUAGE, locale_dir: Path = LOCALE_DIR,
+                  quiet: bool = True) -> int:
+    """The Russian edition: the HTML book with the catalogs' text, into ``outdir``.
+
+    Sphinx compiles each catalog (.po) into a .mo beside it: that happens in a copy of
+    ``locale_dir`` under _build, so a build never writes into locale/."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from jupyter_book.sphinx import build_sphinx
+
+    compiled = BUILD / "locale"
+    shutil.rmtree(compiled, ignore_errors=True)
+    shutil.copytree(locale_dir, compiled, ignore=shutil.ignore_patterns("*.mo"))
+    return build_sphinx(
+        ROOT, outdir, use_external_toc=True, noconfig=True,
+        path_config=str(ROOT / "_config.yml"),
+        confoverrides={"external_toc_path": "_toc.yml", "latex_individualpages": False,
+                       "nitpicky": True, "language": LANGUAGE,
+                       "locale_dirs": [str(compiled)], "gettext_compact": False,
+                       "html_search_language": LANGUAGE},
+        builder="html", doctreedir=BUILD / f".doctrees-{LANGUAGE}", freshenv=True,
+        warningiserror=True, keep_going=True, quiet=quiet,
+    )
+
+
 def update_catalogs(pot_dir: Path = GETTEXT_DIR, locale_dir: Path = LOCALE_DIR) -> int:
     """``sphinx-intl update``: the templates merged into locale/ru/LC_MESSAGES/*.po."""
     cmd = [sys.executable, "-m", "sphinx_intl", "update", "-p", str(pot_dir),
@@ -61,18 +87,60 @@ def update_catalogs(pot_dir: Path = GETTEXT_DIR, locale_dir: Path = LOCALE_DIR) 
     return subprocess.run(cmd, cwd=ROOT).returncode
 
 
+def catalog_status(locale_dir: Path = LOCALE_DIR) -> dict[str, dict[str, int]]:
+    """Per catalog (its document's name): how many messages, untranslated, fuzzy."""
+    from babel.messages import pofile
+
+    status = {}
+    for po in sorted((locale_dir / LANGUAGE / "LC_MESSAGES").rglob("*.po")):
+        with po.open("rb") as f:
+            catalog = pofile.read_po(f)
+        messages = [m for m in catalog if m.id]
+        name = po.relative_to(locale_dir / LANGUAGE / "LC_MESSAGES").with_suffix("").as_posix()
+        status[name] = {"messages": len(messages),
+                        "untranslated": sum(1 for m in messages if not m.string),
+                        "fuzzy": sum(1 for m in messages if m.string and m.fuzzy)}
+    return status
+
+
+def report(locale_dir: Path = LOCALE_DIR) -> None:
+    status = catalog_status(locale_dir)
+    width = max(map(len, status), default=10)
+    print(f"{'catalog':<{width}}  messages  untranslated  fuzzy")
+    for name, s in status.items():
+        print(f"{name:<{width}}  {s['messages']:8d}  {s['untranslated']:12d}  {s['fuzzy']:5d}")
+    total = {k: sum(s[k] for s in status.values()) for k in ("messages", "untranslated", "fuzzy")}
+    print(f"{'all ' + str(len(status)) + ' catalogs':<{width}}  {total['messages']:8d}  "
+          f"{total['untranslated']:12d}  {total['fuzzy']:5d}")
+    todo = total["untranslated"] + total["fuzzy"]
+    print("translations: " + (f"{todo} messages to translate or review (msgstr empty or "
+                              "'#, fuzzy') in " + str(locale_dir.relative_to(ROOT)) + "/" + LANGUAGE
+                              if todo else "every message is translated"))
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "update"
     start = time.monotonic()
+    if command not in ("gettext", "update", "report", "build-ru"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    if command == "build-ru":
+        if build_russian():
+            print("translations: the Russian build failed (warnings are errors)", file=sys.stderr)
+            return 1
+        print(f"translations: the Russian edition is in _build/html/{LANGUAGE} "
+              f"({time.monotonic() - start:.0f} s)")
+        return 0
     if command in ("gettext", "update"):
         if build_gettext():
             print("translations: the gettext build failed (warnings are errors)", file=sys.stderr)
             return 1
         print(f"translations: messages extracted into {GETTEXT_DIR.relative_to(ROOT)} "
               f"in {time.monotonic() - start:.0f} s")
-    if command == "update":
-        if update_catalogs():
-            return 1
+    if command == "update" and update_catalogs():
+        return 1
+    if command in ("update", "report"):
+        report()
     return 0
 
 
