@@ -324,7 +324,8 @@ A_PARTS = {
                     "test_avg_backward", "test_conv_forward", "test_conv_grad_input",
                     "test_conv_grad_weight", "test_conv_grad_bias"},
     "a5_architectures": {"test_lenet", "test_vgg", "test_inception", "test_basic_block",
-                         "test_bottleneck", "test_se", "test_depthwise"},
+                         "test_bottleneck", "test_se_squeeze", "test_se_excitation", "test_se_scale",
+                         "test_depthwise", "test_pointwise"},
     "a6_norm_dropout": {"test_batchnorm_train", "test_batchnorm_running_stats", "test_batchnorm_eval",
                         "test_batchnorm_gradients", "test_dropout2d_masks", "test_dropout2d_statistics"},
 }
@@ -370,6 +371,27 @@ RIGHT_OTHERWISE = {
         [("weights = self.fc(x.mean(dim=(2, 3)))\n        return x * weights[:, :, None, None]",
           "n, c = x.shape[:2]\n        weights = self.fc(x.reshape(n, c, -1).mean(-1)).view(n, c, 1, 1)\n"
           "        return weights.expand_as(x) * x")]),
+    "SELayer: squeeze by F.adaptive_avg_pool2d, scaling by torch.einsum": (
+        "a5_architectures", "se",
+        [("weights = self.fc(x.mean(dim=(2, 3)))\n        return x * weights[:, :, None, None]",
+          "weights = self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))\n"
+          "        return torch.einsum('nchw,nc->nchw', x, weights)")]),
+    "SELayer: the squeeze as a sum divided by H * W, the excitation's modules named one by one": (
+        "a5_architectures", "se",
+        [("self.fc = nn.Sequential(nn.Linear(channel, hidden, bias=False), nn.ReLU(inplace=True),\n"
+          "                                nn.Linear(hidden, channel, bias=False), nn.Sigmoid())",
+          "layers = [nn.Linear(channel, hidden, bias=False), nn.ReLU(), nn.Linear(hidden, channel, "
+          "bias=False), nn.Sigmoid()]\n        self.fc = nn.Sequential(*layers)"),
+         ("weights = self.fc(x.mean(dim=(2, 3)))\n        return x * weights[:, :, None, None]",
+          "squeezed = x.sum(dim=[-1, -2]) / (x.shape[-1] * x.shape[-2])\n"
+          "        return x * self.fc(squeezed).unsqueeze(-1).unsqueeze(-1)")]),
+    "DepthwiseSeparableConv: keyword arguments, the forward in two steps": (
+        "a5_architectures", "depthwise",
+        [("self.depthwise = nn.Conv2d(nin, nin, kernel_size, padding=padding, groups=nin)",
+          "self.depthwise = nn.Conv2d(in_channels=nin, out_channels=nin, kernel_size=(kernel_size, "
+          "kernel_size), stride=1, padding=(padding, padding), groups=nin, bias=True)"),
+         ("return self.pointwise(self.depthwise(x))",
+          "per_channel = self.depthwise(x)\n        mixed = self.pointwise(per_channel)\n        return mixed")]),
     "BatchNorm2d: running statistics assigned from detached statistics": (
         "a6_norm_dropout", "batchnorm",
         [("            with torch.no_grad():\n                unbiased = x.var(dim=dims, correction=1)\n"

@@ -25,6 +25,20 @@ course's modules in ``cnncourse.architectures``; ``"vgg"`` — ``torchvision.mod
 torchvision ``resnet18`` and torchvision's ``BasicBlock``; ``"bottleneck"`` — blocks of a
 random-initialised ``resnet50`` and torchvision's ``Bottleneck``.
 
+Parts of a block (:data:`BLOCK_PARTS`), graded on what the student builds rather than on
+the whole module: ``"se_squeeze"`` (what ``self.fc`` receives is the per-image, per-channel
+mean over H and W, and its gradient), ``"se_excitation"`` (``self.fc`` given the reference's
+squeeze returns the reference's weights, in (0, 1), with the reference's gradients),
+``"se_scale"`` (with ``self.fc`` returning the reference's weights ``s``, the output is
+``x * s[:, :, None, None]``, the input is left unchanged, the gradients of ``x`` and ``s`` are
+the reference's); ``"depthwise_conv"`` (``self.depthwise`` is a Conv2d with ``groups =
+in = out = nin``; its output on ``x`` and its gradients are the reference's) and
+``"pointwise_conv"`` (``self.pointwise`` is 1x1, ``nin -> nout``; with ``self.depthwise``
+returning the reference's output, the block returns the reference's pointwise convolution of
+it, with its gradients). Hooks on the submodules see the intermediate tensors and feed each
+part the reference's result of the part before, so a mistake costs its own part only; each
+message starts with the part's name ("SE squeeze: ...").
+
 Tolerance: float64 ``rtol=1e-7, atol=1e-9`` (``FLOAT64_TOL``). While a check runs, the
 reference classes and functions raise an error if the student's code calls them.
 """
@@ -47,6 +61,15 @@ from cnncourse.checks.core import (
 from cnncourse.model_stats import count_params
 
 PARTS = ("lenet", "vgg", "inception", "basic_block", "bottleneck", "se", "depthwise")
+#: Parts of a block graded on their own (each a graded cell of a5): what the student's SE
+#: layer does in its squeeze, its excitation and its scaling; what the depthwise-separable
+#: convolution's depthwise and pointwise convolutions do. Each looks at the block's
+#: intermediate tensors through hooks on ``self.fc``, ``self.depthwise``, and feeds the next
+#: step the reference's intermediate, so a mistake in one part costs that part only.
+BLOCK_PARTS = {"se_squeeze": "se", "se_excitation": "se", "se_scale": "se",
+               "depthwise_conv": "depthwise", "pointwise_conv": "depthwise"}
+LABELS = {"se_squeeze": "SE squeeze", "se_excitation": "SE excitation", "se_scale": "SE scaling",
+          "depthwise_conv": "depthwise convolution", "pointwise_conv": "pointwise convolution"}
 
 FORBIDDEN = (
     "torchvision.models.vgg.make_layers",
@@ -87,6 +110,19 @@ HINTS = {
           "bias=False), ReLU, Linear(C // r, C, bias=False), Sigmoid); scale: x * s[:, :, None, None].",
     "depthwise": "depthwise = Conv2d(nin, nin, kernel_size, padding=padding, groups=nin); "
                  "pointwise = Conv2d(nin, nout, 1); forward = pointwise(depthwise(x)).",
+    "se_squeeze": "squeeze: z = x.mean(dim=(2, 3)), shape (N, C): each image's channel averaged over "
+                  "H and W (not summed, not the max), with its gradient (not under no_grad, not "
+                  "detached); forward passes z to self.fc.",
+    "se_excitation": "excitation: s = self.fc(z) with fc = Sequential(Linear(C, C // r, bias=False), "
+                     "ReLU, Linear(C // r, C, bias=False), Sigmoid): one weight in (0, 1) per image "
+                     "and channel (a sigmoid per weight, not a softmax over channels), computed with "
+                     "gradients (not under torch.no_grad(), not detached).",
+    "se_scale": "scale: return x * s[:, :, None, None] (or s.view(N, C, 1, 1)): channel c of image n "
+                "times s[n, c], the same over H and W; a new tensor, not x.mul_(s) or x *= s.",
+    "depthwise_conv": "self.depthwise = Conv2d(nin, nin, kernel_size, padding=padding, groups=nin): "
+                      "one kernel per channel (weight (nin, 1, k, k)), applied to x itself.",
+    "pointwise_conv": "self.pointwise = Conv2d(nin, nout, kernel_size=1) applied to the depthwise "
+                      "output as it is: return self.pointwise(self.depthwise(x)).",
 }
 
 #: Backward is checked on one case per family (check call), the first whose module has at
@@ -249,6 +285,7 @@ def _visible(part: str, seed: int) -> list[ArchCase]:
 
 
 def architecture_cases(part: str, family: str = "visible", seed: int = 0) -> list[ArchCase]:
+    part = BLOCK_PARTS.get(part, part)
     if part not in PARTS:
         raise ValueError(f"unknown part {part!r}; choose one of {PARTS}")
     if family == "visible":
@@ -268,6 +305,7 @@ class _Expected:
     outputs: dict = field(default_factory=dict)  # mode -> output
     bad_error: BaseException | None = None
     grads: dict | None = None  # "input" and parameter names -> gradient (None: not checked)
+    ref: nn.Module | None = None  # the reference module (float64, training mode), for parts
 
 
 def _grad_outputs(out, seed: int) -> list:
@@ -351,20 +389,28 @@ def _state_problem(actual: dict, expected: dict) -> str | None:
     return None
 
 
-def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: tuple) -> str | None:
-    call = case.call_text(obj_name)
+def _construct(obj, case: ArchCase, call: str, ref_classes: tuple):
+    """(the student's module, None) or (None, why it could not be built)."""
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(case.seed)
             mod = obj(*copy.deepcopy(case.args), **case.kwargs)
     except ForbiddenCall as exc:
-        return f"{call}: {exc}"
+        return None, f"{call}: {exc}"
     except Exception as exc:  # noqa: BLE001
-        return f"{call} raised {type(exc).__name__}: {_first_line(exc)}"
+        return None, f"{call} raised {type(exc).__name__}: {_first_line(exc)}"
     if not isinstance(mod, nn.Module):
-        return f"{call} returned {type(mod).__name__}, expected an nn.Module"
+        return None, f"{call} returned {type(mod).__name__}, expected an nn.Module"
     if isinstance(mod, ref_classes):
-        return f"{call} is a subclass of a reference module; write the module yourself"
+        return None, f"{call} is a subclass of a reference module; write the module yourself"
+    return mod, None
+
+
+def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: tuple) -> str | None:
+    call = case.call_text(obj_name)
+    mod, problem = _construct(obj, case, call, ref_classes)
+    if problem is not None:
+        return problem
     n = count_params(mod)
     if n != exp.params:
         return f"{call} has {n:,} parameters, expected {exp.params:,}"
@@ -429,6 +475,354 @@ def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: t
 
 
 
+# --- parts of a block (SE's squeeze, excitation, scaling; depthwise, pointwise) -----------
+
+class _Stop(BaseException):
+    """Raised by a hook to end the student's forward once the part under test has run (a
+    BaseException, so that a student's ``except Exception`` does not swallow it)."""
+
+
+def _reference_module(case: ArchCase, exp: _Expected) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(case.seed)
+        ref = case.build_ref()
+    ref = ref.double()
+    ref.load_state_dict(exp.state)
+    return ref.train()
+
+
+def _submodule(mod: nn.Module, name: str, what: str):
+    """(``mod.<name>``, None) or (None, why there is none)."""
+    sub = getattr(mod, name, None)
+    if not isinstance(sub, nn.Module):
+        return None, f"has no submodule self.{name} ({what})"
+    return sub, None
+
+
+def _conv_structure(conv: nn.Module, name: str, want: dict, why: str) -> str | None:
+    """Why ``conv`` (self.<name>) is not an ``nn.Conv2d`` with the attributes in ``want``."""
+    if not isinstance(conv, nn.Conv2d):
+        return f"self.{name} is {type(conv).__name__}, expected an nn.Conv2d ({why})"
+    for attr, value in want.items():
+        got = getattr(conv, attr)
+        if attr == "bias":
+            got = conv.bias is not None
+        if got != value:
+            return (f"self.{name} has {attr}={got!r}, expected {attr}={value!r} ({why}); it is "
+                    f"{conv!r}")
+    return None
+
+
+def _load_part(mod: nn.Module, exp: _Expected, prefix: str | None) -> str | None:
+    """Check the state_dict's keys (all of them) and the shapes of the part's keys (those
+    under ``prefix``; all when None), then load the reference's values of those keys."""
+    actual = mod.state_dict()
+    missing = [k for k in exp.state if k not in actual]
+    extra = [k for k in actual if k not in exp.state]
+    if missing or extra:
+        return _state_problem(actual, exp.state)
+    mine = {k: v for k, v in exp.state.items() if prefix is None or k.startswith(prefix)}
+    problem = _state_problem({k: actual[k] for k in mine}, mine)
+    if problem is not None:
+        return problem
+    try:
+        mod.load_state_dict(mine, strict=False)
+    except Exception as exc:  # noqa: BLE001
+        return f"load_state_dict raised {type(exc).__name__}: {_first_line(exc)}"
+    return None
+
+
+def _forward(mod, x, hooks: list) -> tuple:
+    """Run ``mod(x)`` with ``hooks`` [(submodule, "pre" | "post", fn)] registered:
+    ("returned", output) or ("stopped", None) when a hook raised _Stop, or ("raised", text)."""
+    handles = []
+    try:
+        for sub, kind, fn in hooks:
+            handles.append(sub.register_forward_pre_hook(fn) if kind == "pre"
+                           else sub.register_forward_hook(fn))
+        try:
+            return "returned", mod(x)
+        except _Stop:
+            return "stopped", None
+        except ForbiddenCall as exc:
+            return "raised", str(exc)
+        except Exception as exc:  # noqa: BLE001
+            return "raised", f"{type(exc).__name__}: {_first_line(exc)}"
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _grad_problem(outputs, inputs: dict, grad_outputs, expected: dict, where: str) -> str | None:
+    """Backpropagate ``grad_outputs`` from ``outputs`` to ``inputs`` (name -> tensor) and
+    compare with ``expected`` (name -> gradient)."""
+    if not outputs.requires_grad:
+        return (f"backward: {where} carries no gradient (computed under torch.no_grad() or "
+                f"detached?)")
+    names = list(inputs)
+    try:
+        grads = torch.autograd.grad(outputs, [inputs[n] for n in names], grad_outputs,
+                                    allow_unused=True)
+    except Exception as exc:  # noqa: BLE001
+        return f"backward through {where} raised {type(exc).__name__}: {_first_line(exc)}"
+    for name, got in zip(names, grads):
+        if got is None:
+            return (f"backward: no gradient reaches {name} through {where} (computed under "
+                    f"torch.no_grad(), detached, or not used?); the reference's has norm "
+                    f"{float(expected[name].norm()):.6g}")
+    for name, got in zip(names, grads):
+        problem = tensor_mismatch(got, expected[name], **FLOAT64_TOL)
+        if problem is not None:
+            return f"backward, gradient of {name} through {where}: {problem}"
+    return None
+
+
+def _tensor_from(value, what: str) -> tuple:
+    if type(value) is not torch.Tensor:
+        return None, f"{what} is {type(value).__name__}, expected a torch.Tensor"
+    return value, None
+
+
+def _se_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -> str | None:
+    fc, problem = _submodule(mod, "fc", "the excitation, nn.Sequential(Linear, ReLU, Linear, Sigmoid)")
+    if problem is not None:
+        return problem
+    problem = _load_part(mod, exp, None)
+    if problem is not None:
+        return problem
+    mod.train()
+    ref = exp.ref
+    x0 = exp.x
+    n, c = x0.shape[:2]
+    shape = tuple(x0.shape)
+    seen = {}
+    not_called = ("forward returned without calling self.fc: pass the squeezed (N, C) tensor to "
+                  "self.fc (the checks look at what self.fc receives and returns)")
+
+    if part == "se_squeeze":
+        def grab(_module, args):
+            seen["z"] = args[0] if args else None
+            raise _Stop
+        x = x0.clone().requires_grad_(True)
+        how, out = _forward(mod, x.clone(), [(fc, "pre", grab)])
+        if how == "raised":
+            return f"forward on input {shape} float64 raised {out}"
+        if "z" not in seen:
+            return not_called
+        z, problem = _tensor_from(seen["z"], "what self.fc received")
+        if problem is not None:
+            return problem
+        expected = x0.mean(dim=(2, 3))
+        problem = tensor_mismatch(z, expected, **FLOAT64_TOL)
+        if problem is not None:
+            return (f"on input {shape} float64, what self.fc received is not the mean over H and "
+                    f"W of each image's channels, shape ({n}, {c}): {problem}")
+        g = random_tensor((n, c), case.seed + 8)
+        h, w = shape[2:]
+        return _grad_problem(z, {"the input": x}, g,
+                             {"the input": (g / (h * w))[:, :, None, None].expand(shape)},
+                             "the squeeze")
+
+    z_ref = x0.mean(dim=(2, 3))
+    if part == "se_excitation":
+        z = z_ref.clone().requires_grad_(True)
+
+        def feed(_module, args):
+            return (z,)
+
+        def grab(_module, args, output):
+            seen["s"] = output
+            raise _Stop
+        how, out = _forward(mod, x0.clone(), [(fc, "pre", feed), (fc, "post", grab)])
+        if how == "raised":
+            return f"forward on input {shape} float64 raised {out}"
+        if "s" not in seen:
+            return not_called
+        s, problem = _tensor_from(seen["s"], "what self.fc returned")
+        if problem is not None:
+            return problem
+        with torch.no_grad():
+            expected = ref.fc(z_ref.clone())
+        if tuple(s.shape) != (n, c):
+            return (f"self.fc(z) for z of shape ({n}, {c}) has shape {tuple(s.shape)}, expected "
+                    f"({n}, {c}): one weight per image and channel")
+        if s.dtype == expected.dtype and s.numel():
+            low, high = float(s.detach().min()), float(s.detach().max())
+            if low < 0 or high > 1:
+                return (f"self.fc(z), the channel weights, range from {low:.6g} to {high:.6g}; "
+                        f"each must lie in (0, 1): end the excitation with a Sigmoid")
+        problem = tensor_mismatch(s, expected, **FLOAT64_TOL)
+        if problem is not None:
+            return (f"self.fc(z) for the reference's squeeze z ({n}, {c}), with the reference's "
+                    f"weights, is not the reference's excitation sigmoid(W2 relu(W1 z)): {problem}")
+        params = {f"parameter '{k}'": p for k, p in mod.named_parameters() if k.startswith("fc.")}
+        zr = z_ref.clone().requires_grad_(True)
+        sr = ref.fc(zr)
+        ref_params = dict(ref.named_parameters())
+        inputs = {"the squeezed input z": z, **params}
+        g = random_tensor((n, c), case.seed + 9)
+        names = ["z"] + [k for k, _ in mod.named_parameters() if k.startswith("fc.")]
+        ref_grads = torch.autograd.grad(sr, [zr] + [ref_params[k] for k in names[1:]], g)
+        return _grad_problem(s, inputs, g, dict(zip(inputs, ref_grads)), "the excitation self.fc")
+
+    # se_scale: self.fc returns the reference's weights (a leaf), the output must be x * s
+    with torch.no_grad():
+        s_ref = ref.fc(z_ref.clone())
+
+    def give(_module, args, output):
+        seen["called"] = True
+        return seen["s"]
+
+    for with_grad in (False, True):
+        seen["s"] = s_ref.clone().requires_grad_(with_grad)
+        x = x0.clone().requires_grad_(with_grad)
+        version = x._version
+        how, out = _forward(mod, x, [(fc, "post", give)])
+        if how == "raised":
+            return f"forward on input {shape} float64 raised {out}"
+        if not seen.get("called"):
+            return not_called
+        if not with_grad and (x._version != version or not torch.equal(x, x0)):
+            changed = "" if torch.equal(x, x0) else f"; largest change {float((x - x0).abs().max()):.3g}"
+            return (f"on input {shape} float64, forward modified its input in place{changed}; "
+                    f"return a new tensor (x * s[:, :, None, None], not x.mul_(...) or x *= ...)")
+        expected = x0 * s_ref[:, :, None, None]
+        problem = tensor_mismatch(out, expected, **FLOAT64_TOL)
+        if problem is not None:
+            return (f"on input {shape} float64, with self.fc returning weights s ({n}, {c}), the "
+                    f"output is not x * s[:, :, None, None] (channel c of image n times s[n, c], "
+                    f"over all of H and W): {problem}")
+        if with_grad:
+            g = random_tensor(shape, case.seed + 10)
+            return _grad_problem(out, {"the input": x, "the weights s": seen["s"]}, g,
+                                 {"the input": g * s_ref[:, :, None, None],
+                                  "the weights s": (g * x0).sum(dim=(2, 3))}, "the scaling")
+    return None
+
+
+def _depthwise_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -> str | None:
+    nin, nout = case.args[:2]
+    k = case.kwargs.get("kernel_size", 3)
+    p = case.kwargs.get("padding", 1)
+    name = "depthwise" if part == "depthwise_conv" else "pointwise"
+    conv, problem = _submodule(mod, name, "an nn.Conv2d")
+    if problem is not None:
+        return problem
+    if part == "depthwise_conv":
+        problem = _conv_structure(conv, "depthwise", {
+            "in_channels": nin, "out_channels": nin, "groups": nin}, "a depthwise convolution has "
+            f"one kernel per channel: in = out = groups = nin = {nin}")
+        problem = problem or _conv_structure(conv, "depthwise", {
+            "kernel_size": (k, k), "padding": (p, p), "stride": (1, 1), "dilation": (1, 1),
+            "bias": True}, f"kernel_size={k}, padding={p}, with a bias")
+    else:
+        problem = _conv_structure(conv, "pointwise", {
+            "in_channels": nin, "out_channels": nout, "groups": 1, "kernel_size": (1, 1),
+            "padding": (0, 0), "stride": (1, 1), "dilation": (1, 1), "bias": True},
+            f"a pointwise convolution is 1x1, nin = {nin} -> nout = {nout}, with a bias")
+    if problem is not None:
+        return problem
+    problem = _load_part(mod, exp, name + ".")
+    if problem is not None:
+        return problem
+    mod.train()
+    ref = exp.ref
+    x0 = exp.x
+    shape = tuple(x0.shape)
+    seen = {}
+    not_called = f"forward returned without calling self.{name}"
+    with torch.no_grad():
+        d_ref = ref.depthwise(x0.clone())
+    if part == "depthwise_conv":
+        def grab(_module, args, output):
+            seen["d"] = output
+            raise _Stop
+        x = x0.clone()
+        version = x._version
+        how, out = _forward(mod, x, [(conv, "post", grab)])
+        if how == "raised":
+            return f"forward on input {shape} float64 raised {out}"
+        if "d" not in seen:
+            return not_called
+        if x._version != version or not torch.equal(x, x0):
+            return (f"on input {shape} float64, forward modified its input in place; leave it "
+                    f"as it is")
+        d, problem = _tensor_from(seen["d"], "the output of self.depthwise")
+        if problem is not None:
+            return problem
+        problem = tensor_mismatch(d, d_ref, **FLOAT64_TOL)
+        if problem is not None:
+            return (f"on input {shape} float64, with the reference's weights, the output of "
+                    f"self.depthwise is not each channel of x convolved with its own kernel: "
+                    f"{problem}")
+        seen.clear()
+        x = x0.clone().requires_grad_(True)
+        how, out = _forward(mod, x.clone(), [(conv, "post", grab)])
+        d = seen.get("d")
+        xr = x0.clone().requires_grad_(True)
+        ref_params = dict(ref.depthwise.named_parameters())
+        g = random_tensor(tuple(d_ref.shape), case.seed + 11)
+        inputs = {"the input": x, **{f"parameter 'depthwise.{k}'": v
+                                     for k, v in conv.named_parameters()}}
+        ref_grads = torch.autograd.grad(ref.depthwise(xr), [xr] + [ref_params[k] for k, _ in
+                                                                   conv.named_parameters()], g)
+        return _grad_problem(d, inputs, g, dict(zip(inputs, ref_grads)), "self.depthwise")
+
+    # pointwise: self.depthwise returns the reference's output (a leaf); the block's output
+    # must be self.pointwise applied to it
+    def give(_module, args, output):
+        seen["called"] = True
+        return seen["d"].clone()
+
+    with torch.no_grad():
+        expected = ref.pointwise(d_ref.clone())
+    seen["d"] = d_ref.clone().requires_grad_(True)
+    x = x0.clone()
+    version = x._version
+    depthwise, problem = _submodule(mod, "depthwise", "an nn.Conv2d")
+    if problem is not None:
+        return problem
+    how, out = _forward(mod, x, [(depthwise, "post", give)])
+    if how == "raised":
+        return f"forward on input {shape} float64 raised {out}"
+    if not seen.get("called"):
+        return "forward returned without calling self.depthwise"
+    if x._version != version or not torch.equal(x, x0):
+        return f"on input {shape} float64, forward modified its input in place; leave it as it is"
+    problem = tensor_mismatch(out, expected, **FLOAT64_TOL)
+    if problem is not None:
+        return (f"on input {shape} float64, with the reference's weights and self.depthwise "
+                f"returning the reference's depthwise output {tuple(d_ref.shape)}, the output "
+                f"is not self.pointwise of it: {problem}")
+    dr = d_ref.clone().requires_grad_(True)
+    ref_params = dict(ref.pointwise.named_parameters())
+    g = random_tensor(tuple(expected.shape), case.seed + 12)
+    inputs = {"the depthwise output": seen["d"], **{f"parameter 'pointwise.{k}'": v
+                                                  for k, v in conv.named_parameters()}}
+    ref_grads = torch.autograd.grad(ref.pointwise(dr), [dr] + [ref_params[k] for k, _ in
+                                                               conv.named_parameters()], g)
+    return _grad_problem(out, inputs, g, dict(zip(inputs, ref_grads)), "self.pointwise")
+
+
+def _run_part(part: str, obj, obj_name: str, case: ArchCase, exp: _Expected,
+              ref_classes: tuple) -> str | None:
+    call = case.call_text(obj_name)
+    mod, problem = _construct(obj, case, call, ref_classes)
+    if problem is None:
+        mod = mod.double()
+        try:
+            if part.startswith("se_"):
+                problem = _se_part(part, mod, case, exp)
+            else:
+                problem = _depthwise_part(part, mod, case, exp)
+        except ForbiddenCall as exc:
+            problem = str(exc)
+        if problem is not None:
+            problem = f"{LABELS[part]}: {call} {problem}"
+    return problem
+
+
+
 def _backward_problem(mod: nn.Module, case: ArchCase, exp: _Expected) -> str | None:
     """Why the gradients of the student's module (training mode, the reference's weights)
     differ from the reference's, or None."""
@@ -471,11 +865,14 @@ def check_architecture(obj, part: str, family: str = "visible", seed: int = 0) -
     """Grade the student's module class (or ``make_vgg_layers``) for one part."""
     cases = architecture_cases(part, family, seed)
     obj_name = getattr(obj, "__name__", part)
-    what = f"{obj_name} ({part.replace('_', ' ')})"
+    what = f"{obj_name} ({LABELS.get(part, part.replace('_', ' '))})"
     failures = []
     with quiet(), one_thread():
-        backward_left = [BACKWARD_CASES]
+        backward_left = [0 if part in BLOCK_PARTS else BACKWARD_CASES]
         expectations = [_expectation(case, backward_left) for case in cases]
+        if part in BLOCK_PARTS:  # built here: the reference classes are forbidden below
+            for case, exp in zip(cases, expectations):
+                exp.ref = _reference_module(case, exp)
         ref_classes = _reference_classes()
         if isinstance(obj, type):
             student_fns = [f for f in vars(obj).values() if callable(f)]
@@ -483,7 +880,10 @@ def check_architecture(obj, part: str, family: str = "visible", seed: int = 0) -
             student_fns = [obj]
         with forbid_calls(FORBIDDEN, REASON, student_fns):
             for case, exp in zip(cases, expectations):
-                problem = _run_case(obj, obj_name, case, exp, ref_classes)
+                if part in BLOCK_PARTS:
+                    problem = _run_part(part, obj, obj_name, case, exp, ref_classes)
+                else:
+                    problem = _run_case(obj, obj_name, case, exp, ref_classes)
                 if problem is not None:
                     failures.append(f"case '{case.name}': {problem}")
     if failures:
@@ -495,5 +895,5 @@ def check_architecture(obj, part: str, family: str = "visible", seed: int = 0) -
     return CheckReport(what, family, len(cases))
 
 
-__all__ = ["PARTS", "check_architecture", "architecture_cases", "CheckFailure",
+__all__ = ["PARTS", "BLOCK_PARTS", "check_architecture", "architecture_cases", "CheckFailure",
            "LENET5_PARAMS", "VGG11_FEATURES_PARAMS", "VGG11_BN_FEATURES_PARAMS"]
