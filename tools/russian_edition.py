@@ -49,6 +49,7 @@ RUSSIAN = {
     "switch_title": "Эта страница по-английски",
 }
 ENGLISH_SWITCH_TITLE = "This page in Russian"
+GENERATED_TITLES = {"exercise_title", "solution_title"}
 
 
 def edition(config) -> str:
@@ -65,7 +66,11 @@ class RecordMessages(SphinxTransform):
         if edition(self.config) != "ru":
             return
         messages = self.env.cnncourse_messages.setdefault(self.env.docname, [])
-        for _node, msg in extract_messages(self.document):
+        for node, msg in extract_messages(self.document):
+            # sphinx-exercise's generated titles ("Exercise", "Solution to") come from its
+            # own translations, and the gettext builder does not extract them
+            if type(node).__name__ in GENERATED_TITLES:
+                continue
             if msg not in messages:
                 messages.append(msg)
 
