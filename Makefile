@@ -45,11 +45,18 @@ assets: setup
 # same sources, its text from locale/ru/LC_MESSAGES (tools/translations.py build-ru, which
 # also records the book's messages in _build/gettext/messages.json for the tests).
 book: assets
-	rm -rf _build/html
+	rm -rf _build/html $(BOOK_STAMP)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	$(BIN)/python tools/translations.py build-ru
 	@# the download menu's "Whole book (.pdf)": the PDF of the last `make pdf`, if any
 	@if [ -f _build/latex/cnn-course.pdf ]; then cp _build/latex/cnn-course.pdf _build/html/; fi
+	touch $(BOOK_STAMP)
+
+# The book of the last `make book`: `make test-pdf` builds it only when there is none (CI
+# runs test-pdf right after `make test`, which has just built it: one build, not two).
+BOOK_STAMP := _build/.book-built
+$(BOOK_STAMP):
+	$(MAKE) --no-print-directory book
 
 # The Russian catalogs after the English text changed: Sphinx's gettext builder extracts the
 # messages (_build/gettext), sphinx-intl merges them into locale/ru/LC_MESSAGES/*.po (kept
@@ -60,13 +67,13 @@ translations: setup
 
 # The printable book: _build/latex/cnn-course.pdf (tools/pdf_book.py: Sphinx's LaTeX, then
 # XeLaTeX with latexmk, 2 min), also copied into _build/html for its download menu. Not in
-# `make test` (it is slow); `make test-pdf` builds the HTML book and the PDF and checks them
-# (tests/pdf_book_checks.py, which plain pytest does not collect), and CI runs that after
-# `make test` (.ci/run).
+# `make test` (it is slow); `make test-pdf` builds the PDF (and the HTML book if there is
+# none) and checks them (tests/pdf_book_checks.py, which plain pytest does not collect),
+# and CI runs that after `make test` (.ci/run).
 pdf: assets
 	$(BIN)/python tools/pdf_book.py
 
-test-pdf: book pdf
+test-pdf: $(BOOK_STAMP) pdf
 	$(BIN)/python -m pytest tests/pdf_book_checks.py
 
 # One thread per worker: the notebooks' kernels and nbgrader's run beside each other, and
