@@ -1,5 +1,7 @@
 """The built book is self-contained: no page loads anything from the network, math is
-typeset by the local MathJax and widgets render with the local widget manager."""
+typeset by the local MathJax and widgets render with the local widget manager. Both
+editions: the English book (_build/html) and the Russian one (_build/html/ru), with a
+language switch on every page to the same page of the other, and a Russian search."""
 
 from __future__ import annotations
 
@@ -7,7 +9,12 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from book_browser import PageLog, book_html
+
+# The editions: the folder of each under the built book (tools/translations.py).
+EDITIONS = {"en": "", "ru": "ru/"}
 
 REMOTE = re.compile(r"^(https?:)?//", re.I)
 CSS_REMOTE = re.compile(r"(@import\s+(url\()?\s*['\"]?|url\(\s*['\"]?)(https?:)?//", re.I)
@@ -46,14 +53,44 @@ class _Loads(HTMLParser):
 
 
 def pages() -> list[Path]:
-    """The book's pages (the theme's template fragments under _static are not pages)."""
+    """The pages of both editions (the theme's template fragments under _static are not
+    pages)."""
     html = book_html()
-    return sorted(p for p in html.rglob("*.html") if p.relative_to(html).parts[0] != "_static")
+    return sorted(p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts)
 
 
-def test_book_was_built_with_chapters():
-    names = {p.name for p in pages()}
-    assert "01_what_an_image_is.html" in names and "intro.html" in names
+def test_book_was_built_with_chapters_in_both_editions():
+    names = {p.relative_to(book_html()).as_posix() for p in pages()}
+    for edition in EDITIONS.values():
+        assert {f"{edition}book/part1/01_what_an_image_is.html", f"{edition}book/intro.html"} <= names
+    english = {n for n in names if not n.startswith("ru/")}
+    assert {f"ru/{n}" for n in english} == names - english, "the editions have different pages"
+
+
+SWITCH = re.compile(r'<a class="[^"]*cnncourse-language-switch[^"]*" href="([^"]+)"\s+hreflang="(\w+)"')
+
+
+def test_every_page_links_the_same_page_in_the_other_edition():
+    """The language switch (tools/russian_edition.py): one per page, a relative link that
+    works offline and as a file, to the same page of the other edition."""
+    html, wrong = book_html(), []
+    for page in pages():
+        rel = page.relative_to(html).as_posix()
+        text = page.read_text(errors="replace")
+        if text.startswith('<meta http-equiv="Refresh"'):  # index.html: a redirect
+            continue
+        links = SWITCH.findall(text)
+        english = rel.removeprefix("ru/")
+        expected = (english, "en") if rel.startswith("ru/") else (f"ru/{english}", "ru")
+        if len(links) != 1:
+            wrong.append(f"{rel}: {len(links)} language switches")
+            continue
+        href, lang = links[0]
+        target = (page.parent / href).resolve()
+        if REMOTE.match(href) or href.startswith("/") or (lang, target) != (
+                expected[1], (html / expected[0]).resolve()) or not target.is_file():
+            wrong.append(f"{rel}: switch to {href!r} ({lang}), expected {expected}")
+    assert not wrong, "\n".join(wrong[:20])
 
 
 def test_no_page_loads_anything_from_the_network():
@@ -71,8 +108,10 @@ def test_no_page_loads_anything_from_the_network():
     assert not offenders, "\n".join(offenders[:20])
 
 
-def test_mathjax_and_widget_manager_are_local():
-    html = (book_html() / "book" / "part1" / "01_what_an_image_is.html").read_text()
+@pytest.mark.parametrize("edition", EDITIONS.values(), ids=EDITIONS.keys())
+def test_mathjax_and_widget_manager_are_local(edition):
+    html = (book_html() / f"{edition}book/part1/01_what_an_image_is.html").read_text()
+    assert (book_html() / f"{edition}_static/mathjax/tex-chtml.js").is_file()
     assert re.search(r'src="[./]*_static/mathjax/tex-chtml\.js', html)
     assert re.search(r'src="[./]*_static/widgets/embed-amd\.js', html)
     assert "application/vnd.jupyter.widget-state+json" in html
@@ -106,10 +145,11 @@ def test_every_page_in_a_browser_requests_only_local_files(browser, base_url):
                            + "\n".join(scrolling[:20]))
 
 
-def test_chapter_typesets_math_and_renders_a_reacting_widget(browser, base_url):
+@pytest.mark.parametrize("edition", EDITIONS.values(), ids=EDITIONS.keys())
+def test_chapter_typesets_math_and_renders_a_reacting_widget(browser, base_url, edition):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     log = PageLog(page, base_url)
-    page.goto(f"{base_url}/book/part1/01_what_an_image_is.html", wait_until="networkidle")
+    page.goto(f"{base_url}/{edition}book/part1/01_what_an_image_is.html", wait_until="networkidle")
     page.wait_for_selector("mjx-container", timeout=20000)
     assert page.locator("mjx-container").count() >= 5
     # No TeX left untypeset in the prose.
@@ -126,5 +166,37 @@ def test_chapter_typesets_math_and_renders_a_reacting_widget(browser, base_url):
     page.wait_for_timeout(300)
     after = widget.locator("table").inner_text()
     assert after != before, "moving the pointer over the picture did not change the numbers"
+    assert not log.external() and not log.failures, (log.external(), log.failures)
+    page.close()
+
+
+def test_the_language_switch_is_reached_and_followed_with_the_keyboard(browser):
+    """Opened as a file: in the article header, Tab goes from the contents toggle to the
+    switch, and Enter opens the same page in the other edition, and back."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    start = book_html() / "ru" / "book" / "glossary.html"
+    page.goto(start.as_uri(), wait_until="domcontentloaded")
+    for target in (book_html() / "book" / "glossary.html", start):
+        page.locator(".bd-header-article .primary-toggle").first.focus()
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.className")
+        assert "cnncourse-language-switch" in focused, f"Tab went to {focused!r} on {page.url}"
+        assert page.locator(".cnncourse-language-switch").is_visible()
+        page.keyboard.press("Enter")
+        page.wait_for_url(target.as_uri(), wait_until="domcontentloaded", timeout=10000)
+    page.close()
+
+
+@pytest.mark.parametrize("query", ["свёртки", "свертка", "свёрткой"])
+def test_russian_search_finds_the_convolution_chapter(browser, base_url, query):
+    """The Russian edition's search (Sphinx's Russian stemming, html_search_language)
+    finds the chapter from other forms of the word, offline."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log = PageLog(page, base_url)
+    page.goto(f"{base_url}/ru/search.html?q={query}", wait_until="networkidle")
+    page.wait_for_selector("#search-results ul.search li", timeout=20000)
+    hits = page.eval_on_selector_all("#search-results ul.search li a",
+                                     "els => els.map(e => e.getAttribute('href'))")
+    assert any("book/part1/03_convolution.html" in h for h in hits), (query, hits[:10])
     assert not log.external() and not log.failures, (log.external(), log.failures)
     page.close()
