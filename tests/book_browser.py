@@ -82,3 +82,25 @@ class PageLog:
     def external(self) -> list[str]:
         local = (self.base_url, "data:", "blob:", "about:")
         return [u for u in self.requests if not u.startswith(local)]
+
+
+# For each element of a widget with text of its own: its colour, the background behind it
+# (the first opaque one up the tree) and the opacity it is drawn with -> contrast ratios.
+CONTRAST = """root => {
+  const rgba = (s) => { const m = s.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+  const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = (el) => { for (let e = el; e; e = e.parentElement) { const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c[3] > 0.5) return c; } return [255, 255, 255, 1]; };
+  const out = [];
+  for (const el of root.querySelectorAll('*')) {
+    const own = Array.from(el.childNodes).filter((n) => n.nodeType === 3 && n.textContent.trim()).map((n) => n.textContent.trim()).join(' ');
+    if (!own || !el.getClientRects().length) continue;
+    let alpha = 1; for (let e = el; e && e !== document.body; e = e.parentElement) alpha *= Number(getComputedStyle(e).opacity);
+    const fg = rgba(getComputedStyle(el).color), bg = background(el);
+    const a = alpha * fg[3], mix = [0, 1, 2].map((k) => a * fg[k] + (1 - a) * bg[k]);
+    const [l1, l2] = [lum(mix), lum(bg)].sort((p, q) => q - p);
+    out.push([own.slice(0, 40), (l1 + 0.05) / (l2 + 0.05)]);
+  }
+  return out;
+}"""

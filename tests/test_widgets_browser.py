@@ -2,16 +2,22 @@
 
 Every page of the built book (``_build/html``, or ``$CNNCOURSE_BOOK_HTML``) that embeds
 widgets is opened; every course widget on it must have rendered, and changing one control of
-each must change what it displays. The widget gallery (book/widgets.ipynb) shows them all.
+each must change what it displays. The widget gallery (book/widgets.ipynb) shows them all;
+on it, each widget must react to the arrow keys, refuse an invalid entry with a visible
+message (changing nothing else), fit a 390 px screen, and keep its text at a contrast of
+4.5:1 or more in the light and the dark theme.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 from html import unescape
 
-from book_browser import PageLog, book_html
+import pytest
+
+from book_browser import CONTRAST, PageLog, book_html
 
 #: The kinds of course widget (their root's CSS class) that the gallery must show.
 KINDS = ("cnnw-conv-arithmetic", "cnnw-kernel-playground", "cnnw-pooling", "cnnw-conv-matrix",
@@ -173,3 +179,135 @@ def test_widgets_render_when_the_book_is_opened_as_a_file(browser):
             problems.append(f"{rel}: {rendered} of {expected} widgets rendered; {errors[:3]}")
         page.close()
     assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- keyboard, validation, contrast, phone
+# One page of the gallery, opened once for the tests below.
+
+#: Per kind: a field and a value it must refuse with a visible message (None: the widget has no
+#: field to type in, only a select).
+BAD_INPUT = {
+    "cnnw-conv-arithmetic": ('input[data-trait="stride_h"]', "0"),
+    "cnnw-kernel-playground": ("table.cnnw-kernel input", "1/9x"),
+    "cnnw-pooling": ('input[data-trait="kernel_h"]', "7"),
+    "cnnw-conv-matrix": ("table.cnnw-kernel input", "one"),
+    "cnnw-receptive-field": ('input[data-layer="0"][data-key="kernel"]', "0"),
+    "cnnw-pixel-explorer": None,
+}
+
+
+@pytest.fixture(scope="module")
+def gallery(browser, base_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base_url}/book/widgets.html", wait_until="networkidle")
+    page.wait_for_function(f"document.querySelectorAll('.cnnw').length >= {len(KINDS)}", timeout=30000)
+    for button in page.locator(".cnnw button", has_text="pause").all():
+        button.click()
+    yield page, errors
+    page.close()
+
+
+def test_every_widget_reacts_to_the_arrow_keys(gallery):
+    page, errors = gallery
+    for kind in KINDS:
+        widget = page.locator(f".{kind}").first
+        target = widget.locator('[tabindex="0"]').first
+        assert target.count(), f"{kind}: nothing to focus for the arrow keys"
+        target.scroll_into_view_if_needed()
+        target.focus()
+        for key in ("ArrowRight", "ArrowDown"):
+            before = widget.evaluate(SNAPSHOT)
+            page.keyboard.press(key)
+            page.wait_for_timeout(50)
+            assert widget.evaluate(SNAPSHOT) != before, f"{kind}: {key} changed nothing"
+    assert not errors, errors
+
+
+def test_invalid_input_is_refused_with_a_message(gallery):
+    page, errors = gallery
+    for kind, bad in BAD_INPUT.items():
+        if bad is None:
+            continue
+        widget = page.locator(f".{kind}").first
+        selector, value = bad
+        field = widget.locator(selector).first
+        field.scroll_into_view_if_needed()
+        before = widget.evaluate(SNAPSHOT)
+        old = field.input_value()
+        field.fill(value)
+        field.press("Enter")
+        field.dispatch_event("change")
+        message = widget.locator(".cnnw-msg:visible")
+        assert message.count() == 1 and value in message.inner_text(), f"{kind}: no message for {value!r}"
+        assert field.get_attribute("aria-invalid") == "true", kind
+        # Nothing else changed: the text without the message, and every canvas.
+        after = widget.evaluate(SNAPSHOT).replace(message.inner_text(), "")
+        assert [line for line in after.split("\n") if line] == [line for line in before.split("\n") if line], kind
+        field.fill(old)
+        field.dispatch_event("change")
+        assert widget.locator(".cnnw-msg:visible").count() == 0, f"{kind}: the message stays after a valid value"
+    assert not errors, errors
+
+
+def test_kernel_entries_take_fractions(gallery):
+    """'1/9' is one ninth (it was silently 0): the field keeps '1/9', and so does the
+    arithmetic of the selected pixel, whose first product is its input value / 9."""
+    page, errors = gallery
+    widget = page.locator(".cnnw-kernel-playground").first
+    field = widget.locator("table.cnnw-kernel input").first
+    field.fill("1/9")
+    field.dispatch_event("change")
+    assert field.input_value() == "1/9"
+    assert widget.locator(".cnnw-msg:visible").count() == 0
+    arith = widget.locator(".cnnw-arith")
+    assert arith.locator("table.cnnw-arith-k td").first.inner_text() == "1/9"
+    value = float(arith.locator("table.cnnw-arith-in td").first.inner_text())
+    product = float(arith.locator("table.cnnw-arith-p td").first.inner_text())
+    assert abs(product - value / 9) <= 5e-4, (value, product)
+    assert "(1/9)·" in arith.locator(".cnnw-arith-sum").inner_text()
+    assert not errors, errors
+
+
+def test_kernel_playground_shows_the_arithmetic_of_the_pointed_pixel(gallery):
+    page, errors = gallery
+    widget = page.locator(".cnnw-kernel-playground").first
+    out = widget.locator("canvas.cnnw-output")
+    out.scroll_into_view_if_needed()
+    box = out.bounding_box()
+    page.mouse.move(box["x"] + 10.5 * box["width"] / 96, box["y"] + 4.5 * box["height"] / 64)
+    page.wait_for_timeout(50)
+    arith = widget.locator(".cnnw-arith")
+    assert "Output pixel (row 4, column 10)" in arith.inner_text()
+    values = [[float(td) for td in row] for row in arith.locator("table.cnnw-arith-in").evaluate(
+        "t => Array.from(t.rows).map(r => Array.from(r.cells).map(c => c.innerText))")]
+    kernel = [[float(Fraction(td)) for td in row] for row in arith.locator("table.cnnw-arith-k").evaluate(
+        "t => Array.from(t.rows).map(r => Array.from(r.cells).map(c => c.innerText))")]
+    total = sum(v * k for vr, kr in zip(values, kernel) for v, k in zip(vr, kr))
+    shown = arith.locator(".cnnw-arith-sum").inner_text()
+    assert abs(float(shown.split(" = ")[-1].split(" →")[0]) - total) <= 1e-4 * max(1, abs(total)), (shown, total)
+    assert not errors, errors
+
+
+def test_widgets_fit_a_phone_and_read_well_in_both_themes(gallery):
+    page, errors = gallery
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        for kind in KINDS:
+            widget = page.locator(f".{kind}").first
+            widget.scroll_into_view_if_needed()
+            wide = widget.evaluate("el => Array.from(el.querySelectorAll('*')).filter(e => e.getClientRects().length"
+                                   " && e.getBoundingClientRect().right > 391).map(e => e.tagName + '.' + e.className)")
+            assert not wide, f"{kind}: wider than a 390 px screen: {wide[:5]}"
+            for theme in ("light", "dark"):
+                page.evaluate(f"document.documentElement.dataset.theme = '{theme}'")
+                ratios = widget.evaluate(CONTRAST)
+                assert len(ratios) >= 3, kind
+                low = [(t, round(r, 2)) for t, r in ratios if r < 4.5]
+                assert not low, f"{kind}, {theme} theme: text below 4.5:1 contrast: {low[:5]}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        page.evaluate("document.documentElement.dataset.theme = 'light'")
+        page.set_viewport_size({"width": 1280, "height": 900})
+    assert not errors, errors

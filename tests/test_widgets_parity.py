@@ -248,6 +248,67 @@ def test_kernel_playground_output_matches_pytorch(photo):
         np.testing.assert_allclose(torch_convolve(img, k, mode), want, rtol=1e-9, atol=1e-9)
 
 
+def test_kernel_playground_pixel_arithmetic_is_the_output(photo):
+    """The arithmetic shown for one pixel (its window's values, the products, their sum) is
+    PyTorch's output at that pixel, in every padding mode, at the corners and inside."""
+    rgb, gray = photo
+    h, w = gray.shape
+    kernels = [KERNELS["sharpen"], [[1 / 9] * 3] * 3, [[1, -2, 0.5, 3], [0, 1, -1, 2]]]
+    cases = [(k, mode, color, i, j) for k in kernels
+             for mode in ("zeros", "reflect", "replicate", "circular", "valid")
+             for color in ("gray", "rgb") for i, j in [(0, 0), (h - 1, w - 1), (0, w - 1), (7, 5)]]
+    calls = []
+    for k, mode, color, i, j in cases:
+        img, c = (gray, 1) if color == "gray" else (rgb, 3)
+        if mode == "valid":
+            i, j = min(i, h - len(k)), min(j, w - len(k[0]))
+        calls.append(["pixelArithmetic", img.reshape(-1).tolist(), h, w, c, k, mode, i, j, c - 1])
+    got = js("kernel_playground", calls)
+    for (k, mode, color, _, _), call, g in zip(cases, calls, got):
+        img = gray if color == "gray" else rgb
+        i, j, ch = call[7], call[8], call[9]
+        want = _reference_convolve(img, k, mode)
+        want = want[i, j] if color == "gray" else want[i, j, ch]
+        assert g["sum"] == pytest.approx(want, rel=1e-12, abs=1e-9), (k, mode, color, i, j)
+        values = np.array([[0 if v is None else v for v in row] for row in g["values"]], dtype=float)
+        np.testing.assert_allclose(np.array(g["products"]), values * np.array(k), rtol=1e-12)
+        assert sum(map(sum, g["products"])) == pytest.approx(want, rel=1e-12, abs=1e-9)
+
+
+NUMBER_ENTRIES = ["1/9", "-1/8", " 3 / 4 ", ".5", "2.", "1e-3", "-0.25", "7", "+2", "\u22121/4",
+                  "1.5/0.5", "-3e2"]
+BAD_ENTRIES = ["", "abc", "1/0", "1//2", "0x10", "Infinity", "NaN", "1,5", "2 3", "1/", "/2", "1e400", "--1"]
+
+
+def test_number_entries_fractions_and_refusals():
+    """A kernel entry is a decimal or a fraction (1/9 was silently 0); anything else is refused
+    with a message, never turned into a number."""
+    from fractions import Fraction
+
+    got = js("_controls", [["parseNumber", t] for t in NUMBER_ENTRIES + BAD_ENTRIES])
+    for text, g in zip(NUMBER_ENTRIES, got):
+        a, _, b = text.replace("\u2212", "-").replace(" ", "").partition("/")
+        want = float(Fraction(a) / Fraction(b)) if b else float(a)
+        assert g == {"ok": True, "value": pytest.approx(want, rel=1e-15)}, text
+    for text, g in zip(BAD_ENTRIES, got[len(NUMBER_ENTRIES):]):
+        assert g["ok"] is False and g["error"], text
+    whole = js("_controls", [["parseInteger", t, 1, 9] for t in ["1", " 9", "0", "10", "2.5", "", "x"]])
+    assert [g["ok"] for g in whole] == [True, True, False, False, False, False, False]
+    assert "from 1 to 9" in whole[2]["error"]
+
+
+def test_conv_arithmetic_viewport_keeps_the_window_in_view():
+    """A large layer is drawn in part (16 cells of the frame around the window): the window
+    is always wholly inside the part drawn, and the part lies inside the frame."""
+    cases = [(size, first, extent) for size in (1, 5, 16, 17, 58, 104) for extent in (1, 3, 9, 33)
+             if extent <= size for first in range(0, size - extent + 1, 3)]
+    got = js("conv_arithmetic", [["viewport", size, first, extent, 16] for size, first, extent in cases])
+    for (size, first, extent), (start, length) in zip(cases, got):
+        assert 0 <= start and start + length <= size, (size, first, extent)
+        assert start <= first and first + extent <= start + length, (size, first, extent)
+        assert length == min(size, max(16, extent)), (size, first, extent)
+
+
 def test_kernel_playground_decodes_the_embedded_photo():
     from cnncourse.widgets import KernelPlayground
 

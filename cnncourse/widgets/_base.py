@@ -1,8 +1,9 @@
 """What every widget of the course shares: where its JavaScript and CSS live.
 
-A widget's module ``<name>.js`` may import helpers from ``./_common.js`` (so that Node can
-import it as it is, for the parity tests); the browser gets one self-contained module:
-``_common.js`` followed by the widget's code without that import line.
+A widget's module ``<name>.js`` may import helpers from ``./_common.js`` and the other
+``./_<helper>.js`` files beside it (so that Node can import it as it is, for the parity tests);
+the browser gets one self-contained module: the helpers it imports (each helper's own helpers
+first, each once), then the widget's code, all without their import lines.
 """
 
 from __future__ import annotations
@@ -13,15 +14,23 @@ from pathlib import Path
 import anywidget
 
 HERE = Path(__file__).parent
-_COMMON_IMPORT = re.compile(r'^import \{[^}]*\} from "\./_common\.js";\n', re.M)
+_HELPER_IMPORT = re.compile(r'^import \{[^}]*\} from "\./(_\w+)\.js";\n', re.M)
 
 
 def esm_source(name: str) -> str:
     """The ES module the browser gets for widget ``name`` (see the module docstring)."""
     code = (HERE / f"{name}.js").read_text()
-    if _COMMON_IMPORT.search(code):
-        code = (HERE / "_common.js").read_text() + "\n" + _COMMON_IMPORT.sub("", code)
-    return code
+    helpers: list[str] = []
+
+    def collect(source: str) -> None:
+        for helper in _HELPER_IMPORT.findall(source):
+            if helper not in helpers:
+                collect((HERE / f"{helper}.js").read_text())
+                helpers.append(helper)
+
+    collect(code)
+    parts = [_HELPER_IMPORT.sub("", (HERE / f"{h}.js").read_text()) for h in helpers]
+    return "\n".join(parts + [_HELPER_IMPORT.sub("", code)])
 
 
 class CourseWidget(anywidget.AnyWidget):

@@ -1,7 +1,8 @@
 // Convolution arithmetic explorer (lecture L06-L08, L21, L30): sizes, the floor rule, the
 // sliding window as in Dumoulin & Visin's conv_arithmetic figures, groups, transposed mode,
 // and PyTorch's own refusals.
-import { h, intInput, checkInput, floorDiv, colours } from "./_common.js";
+import { h, checkInput, floorDiv, colours } from "./_common.js";
+import { intField, intPair, legend, arrowKeys, clamp } from "./_controls.js";
 
 export const FIELDS = ["height", "width", "in_channels", "out_channels", "kernel_h", "kernel_w",
   "stride_h", "stride_w", "padding_h", "padding_w", "dilation_h", "dilation_w", "groups",
@@ -112,35 +113,51 @@ export function parameterCount(c) {
   return c.out_channels * (c.in_channels / c.groups) * c.kernel_h * c.kernel_w;
 }
 
+// The part of an axis of `size` cells drawn when it is long: `span` cells around the
+// `extent` cells from `first` on (all of it when it fits). Returns [start, length].
+export function viewport(size, first, extent, span) {
+  const len = Math.min(size, Math.max(span, extent));
+  const start = Math.max(0, Math.min(size - len, first - Math.floor((len - extent) / 2)));
+  return [start, len];
+}
+
 function render({ model, el }) {
   const cfg = () => Object.fromEntries(FIELDS.map((f) => [f, model.get(f)]));
   const root = h("div", { class: "cnnw cnnw-conv-arithmetic" });
-  const pair = (a, b, label, min, max) =>
-    h("div", { class: "cnnw-pair" }, h("span", { text: label }),
-      intInput(model, a, "", min, max), h("span", { text: "×" }), intInput(model, b, "", min, max));
   const controls = h("div", { class: "cnnw-controls" },
-    pair("height", "width", "input H × W", 1, 128),
-    pair("in_channels", "out_channels", "channels in, out", 1, 64),
-    intInput(model, "groups", "groups", 1, 64),
-    pair("kernel_h", "kernel_w", "kernel", 1, 9),
-    pair("stride_h", "stride_w", "stride", 1, 6),
-    pair("padding_h", "padding_w", "padding", 0, 8),
-    pair("dilation_h", "dilation_w", "dilation", 1, 4),
+    intPair(model, "height", "width", "input H × W", 1, 128),
+    intPair(model, "in_channels", "out_channels", "channels in, out", 1, 64, ["in", "out"]),
+    intField(model, "groups", "groups", 1, 64),
+    intPair(model, "kernel_h", "kernel_w", "kernel", 1, 9),
+    intPair(model, "stride_h", "stride_w", "stride", 1, 6),
+    intPair(model, "padding_h", "padding_w", "padding", 0, 8),
+    intPair(model, "dilation_h", "dilation_w", "dilation", 1, 4),
     checkInput(model, "transposed", " transposed (ConvTranspose2d)"),
-    pair("output_padding_h", "output_padding_w", "output_padding", 0, 5));
+    intPair(model, "output_padding_h", "output_padding_w", "output_padding", 0, 5),
+    h("div", { class: "cnnw-hint", text: "Type a value, or use a field's steppers or its ↑ ↓ keys." }));
   const canvas = h("canvas", {});
-  const play = h("button", { type: "button", text: "❚❚ pause" });
+  const play = h("button", { type: "button", text: "❚❚ pause", "aria-pressed": "false" });
   const stepInfo = h("span", { class: "cnnw-caption" });
-  const status = h("div", { class: "cnnw-status" });
+  const shownPart = h("div", { class: "cnnw-caption" });
+  const status = h("div", { class: "cnnw-status", "aria-live": "polite" });
   const math = h("div", { class: "cnnw-formula" });
   const groupsCanvas = h("canvas", { class: "cnnw-small" });
   const groupsText = h("div", { class: "cnnw-caption" });
-  const view = h("div", { class: "cnnw-view" }, canvas, h("div", {}, play, " ", stepInfo),
-    status, math, h("div", { class: "cnnw-row" }, groupsCanvas, groupsText));
+  const col0 = colours(root);
+  const key = legend([[col0.input, "input"], [col0.pad, "padding (transposed: also inserted zeros)"],
+    [col0.window, "the window"], [col0.out, "output"], [col0.hot, "the output cell it computes"]]);
+  const view = h("div", { class: "cnnw-view" }, status, canvas, key,
+    h("div", {}, play, " ", stepInfo), shownPart,
+    h("div", { class: "cnnw-hint", text: "Point at an output cell, or click the picture and move with the arrow keys." }),
+    math, h("div", { class: "cnnw-row" }, groupsCanvas, groupsText));
   root.append(controls, view);
   el.appendChild(root);
 
-  let step = 0, playing = true, hover = null, geom = null;
+  let step = 0, playing = true, hover = null, pinned = null, geom = null;
+  const setPlaying = (on) => {
+    playing = on; play.textContent = playing ? "❚❚ pause" : "▶ play";
+    play.setAttribute("aria-pressed", String(!playing));
+  };
 
   function drawGroups(c) {
     const n = Math.max(c.in_channels, c.out_channels);
@@ -161,6 +178,9 @@ function render({ model, el }) {
       `${c.groups} group${c.groups > 1 ? "s" : ""} of ${c.in_channels / c.groups} → ${c.out_channels / c.groups}.`;
   }
 
+  // The output cell shown: under the pointer, chosen with the keys, or the animation's.
+  const current = (ho, wo) => hover || pinned || [Math.floor(step / wo) % ho, step % wo];
+
   function draw() {
     const c = cfg();
     const r = convCheck(c);
@@ -169,64 +189,83 @@ function render({ model, el }) {
     if (!r.ok) {
       root.classList.add("cnnw-refused");
       status.textContent = `PyTorch refuses: ${r.type}: ${r.error}`;
-      math.textContent = "";
-      canvas.style.display = "none"; geom = null;
+      math.textContent = ""; shownPart.textContent = "";
+      canvas.style.display = "none"; key.style.display = "none"; geom = null;
       groupsCanvas.width = 1; groupsCanvas.height = 1; groupsText.textContent = "";
       stepInfo.textContent = "";
       return;
     }
     root.classList.remove("cnnw-refused");
-    canvas.style.display = "";
+    canvas.style.display = ""; key.style.display = "";
     const [co, ho, wo] = r.out;
+    if (pinned && (pinned[0] >= ho || pinned[1] >= wo)) pinned = null;
     const layer = c.transposed ? "ConvTranspose2d" : "Conv2d";
     status.textContent = `${layer}: (1, ${c.in_channels}, ${c.height}, ${c.width}) → (1, ${co}, ${ho}, ${wo})`;
     math.textContent = formula(c, "h") + "\n" + formula(c, "w");
     drawGroups(c);
     const f = frame(c);
-    const big = Math.max(f.h.size, f.w.size, ho, wo);
-    const cell = Math.max(4, Math.min(18, Math.floor(330 / big)));
+    const [i, j] = current(ho, wo);
+    // A large layer is drawn in part: 16 cells of the frame around the window, 12 of the
+    // output around the cell, so that every cell stays visible.
+    const eh = c.dilation_h * (c.kernel_h - 1) + 1, ew = c.dilation_w * (c.kernel_w - 1) + 1;
+    const [fr0, fh] = viewport(f.h.size, i * f.h.stride, eh, 16);
+    const [fc0, fw] = viewport(f.w.size, j * f.w.stride, ew, 16);
+    const [or0, oh] = viewport(ho, i, 1, 12), [oc0, ow] = viewport(wo, j, 1, 12);
+    const cell = Math.max(6, Math.min(22, Math.floor(420 / (fw + ow + 3))));
     const gap = 3 * cell;
-    canvas.width = (f.w.size + wo) * cell + gap + 2; canvas.height = Math.max(f.h.size, ho) * cell + 2;
+    canvas.width = (fw + ow) * cell + gap + 2; canvas.height = Math.max(fh, oh) * cell + 2;
     ctx.clearRect(0, 0, canvas.width, canvas.height);
-    const i = hover ? hover[0] : Math.floor(step / wo) % ho, j = hover ? hover[1] : step % wo;
     const isInput = (pos, ax, n) => pos >= ax.offset && (pos - ax.offset) % ax.step === 0 && (pos - ax.offset) / ax.step < n;
-    for (let y = 0; y < f.h.size; y++) for (let x = 0; x < f.w.size; x++) {
-      ctx.fillStyle = isInput(y, f.h, c.height) && isInput(x, f.w, c.width) ? col.input : col.pad;
+    for (let y = 0; y < fh; y++) for (let x = 0; x < fw; x++) {
+      ctx.fillStyle = isInput(fr0 + y, f.h, c.height) && isInput(fc0 + x, f.w, c.width) ? col.input : col.pad;
       ctx.fillRect(x * cell + 1, y * cell + 1, cell - 1, cell - 1);
     }
     ctx.fillStyle = col.window;
     for (let a = 0; a < c.kernel_h; a++) for (let b = 0; b < c.kernel_w; b++) {
-      const y = i * f.h.stride + a * c.dilation_h, x = j * f.w.stride + b * c.dilation_w;
+      const y = i * f.h.stride + a * c.dilation_h - fr0, x = j * f.w.stride + b * c.dilation_w - fc0;
       ctx.fillRect(x * cell + 1, y * cell + 1, cell - 1, cell - 1);
     }
-    const ox = f.w.size * cell + gap;
-    for (let y = 0; y < ho; y++) for (let x = 0; x < wo; x++) {
-      ctx.fillStyle = y === i && x === j ? col.hot : col.out;
+    const ox = fw * cell + gap;
+    for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) {
+      ctx.fillStyle = or0 + y === i && oc0 + x === j ? col.hot : col.out;
       ctx.fillRect(ox + x * cell + 1, y * cell + 1, cell - 1, cell - 1);
     }
     ctx.fillStyle = col.fg;
     ctx.font = `${Math.max(10, cell)}px sans-serif`;
-    ctx.fillText("→", f.w.size * cell + cell * 0.8, Math.min(f.h.size, ho) * cell / 2 + cell / 2);
-    geom = { ox, cell, ho, wo };
+    ctx.fillText("→", fw * cell + cell * 0.8, Math.min(fh, oh) * cell / 2 + cell / 2);
+    geom = { ox, cell, ho, wo, or0, oc0, oh, ow };
+    const part = (a0, n, total, what) => (n < total ? `${what} ${a0}–${a0 + n - 1} of ${total}` : "");
+    const shown = [part(fr0, fh, f.h.size, "rows"), part(fc0, fw, f.w.size, "columns")].filter(Boolean);
+    const shownOut = [part(or0, oh, ho, "rows"), part(oc0, ow, wo, "columns")].filter(Boolean);
+    shownPart.textContent = shown.length || shownOut.length
+      ? `Large layer, drawn in part (it follows the window): ${shown.length ? `${c.transposed ? "frame" : "padded input"} ${shown.join(", ")}` : ""}` +
+        `${shown.length && shownOut.length ? "; " : ""}${shownOut.length ? `output ${shownOut.join(", ")}` : ""}.`
+      : "";
     const seen = windowCells(c, i, j).length;
-    stepInfo.textContent = `output (${i}, ${j}): the window covers ${seen} input cell${seen === 1 ? "" : "s"}` +
-      (c.transposed ? " (blue: input, grey: padding and inserted zeros)" : " (blue: input, grey: padding)");
+    stepInfo.textContent = `output (${i}, ${j}): the window covers ${seen} input cell${seen === 1 ? "" : "s"}`;
+    canvas.setAttribute("aria-label", `Output cell (${i}, ${j}) of ${ho}×${wo}; arrow keys move it.`);
   }
 
   canvas.addEventListener("mousemove", (e) => {
     if (!geom) return;
     const x = Math.floor((e.offsetX * canvas.width / canvas.clientWidth - geom.ox) / geom.cell);  // offset: inside the border
     const y = Math.floor(e.offsetY * canvas.height / canvas.clientHeight / geom.cell);
-    hover = x >= 0 && x < geom.wo && y >= 0 && y < geom.ho ? [y, x] : null;
+    hover = x >= 0 && x < geom.ow && y >= 0 && y < geom.oh ? [geom.or0 + y, geom.oc0 + x] : null;
     draw();
   });
   canvas.addEventListener("mouseleave", () => { hover = null; draw(); });
-  play.addEventListener("click", () => { playing = !playing; play.textContent = playing ? "❚❚ pause" : "▶ play"; });
+  arrowKeys(canvas, "the sliding window", (di, dj) => {
+    if (!geom) return;
+    const [i, j] = current(geom.ho, geom.wo);
+    pinned = [clamp(i + di, 0, geom.ho - 1), clamp(j + dj, 0, geom.wo - 1)];
+    hover = null; setPlaying(false); draw();
+  });
+  play.addEventListener("click", () => { setPlaying(!playing); if (playing) pinned = null; });
   const timer = setInterval(() => {
     if (!el.isConnected) { clearInterval(timer); return; }
-    if (playing && !hover && geom) { step = (step + 1) % (geom.ho * geom.wo); draw(); }
+    if (playing && !hover && !pinned && geom) { step = (step + 1) % (geom.ho * geom.wo); draw(); }
   }, 700);
-  for (const f of FIELDS) model.on(`change:${f}`, () => { step = 0; draw(); });
+  for (const f of FIELDS) model.on(`change:${f}`, () => { step = 0; pinned = null; draw(); });
   draw();
   return () => clearInterval(timer);
 }

@@ -55,8 +55,9 @@ def torch_conv_check(config: dict, onednn: bool = False) -> dict:
 class ConvArithmetic(CourseWidget):
     """Input size, kernel, stride, padding, dilation, groups and the transposed mode of a 2-D
     convolution: the output size with the floor rule, the sliding window (animated; point at
-    an output cell to see its window), which input channels each output channel sees, and,
-    for a configuration PyTorch refuses, PyTorch's own message.
+    an output cell, or move it with the arrow keys, to see its window; a large layer is drawn
+    in part, around the window, so that every cell stays visible), which input channels each
+    output channel sees, and, for a configuration PyTorch refuses, PyTorch's own message.
     """
 
     _name = "conv_arithmetic"

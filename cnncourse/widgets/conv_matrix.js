@@ -1,7 +1,8 @@
 // Convolution as a matrix (lecture L09, L30): for a small input and kernel, the sparse matrix
 // M with M·x = conv(x) (flattened row by row) and, in the transposed mode, Mᵀ, which is the
 // transposed convolution. The highlighted row (or column) follows the cell under the pointer.
-import { h, intInput, checkInput, floorDiv, fmt, numberTable, colours } from "./_common.js";
+import { h, checkInput, floorDiv, fmt, colours } from "./_common.js";
+import { intField, intPair, wholeField, numberGrid, legend, arrowKeys, clamp } from "./_controls.js";
 
 // Output size of the (direct) convolution along one axis.
 export const outLen = (n, k, s, p) => floorDiv(n + 2 * p - k, s) + 1;
@@ -42,32 +43,37 @@ const defaultInput = (H, W) => Array.from({ length: H }, (_, i) => Array.from({ 
 function render({ model, el }) {
   const root = h("div", { class: "cnnw cnnw-conv-matrix" });
   const kernelBox = h("div", {});
-  const pair = (a, b, label, min, max) => h("div", { class: "cnnw-pair" }, h("span", { text: label }),
-    intInput(model, a, "", min, max), h("span", { text: "×" }), intInput(model, b, "", min, max));
-  const khIn = h("input", { type: "number", min: "1", max: "3" }), kwIn = h("input", { type: "number", min: "1", max: "3" });
-  khIn.dataset.role = "kernel-h"; kwIn.dataset.role = "kernel-w";
   const resizeKernel = () => {
-    const kh = Math.max(1, Math.min(3, Number(khIn.value) || 1)), kw = Math.max(1, Math.min(3, Number(kwIn.value) || 1));
+    const kh = Number(khIn.input.value), kw = Number(kwIn.input.value);
     const old = model.get("kernel");
     model.set("kernel", Array.from({ length: kh }, (_, a) => Array.from({ length: kw }, (_, b) =>
       old[a] && old[a][b] !== undefined ? old[a][b] : 1)));
     model.save_changes();
   };
-  khIn.addEventListener("change", resizeKernel); kwIn.addEventListener("change", resizeKernel);
+  const k0 = model.get("kernel");
+  const khIn = wholeField("kernel, height", 1, 3, k0.length, resizeKernel);
+  const kwIn = wholeField("kernel, width", 1, 3, k0[0].length, resizeKernel);
+  khIn.input.dataset.role = "kernel-h"; kwIn.input.dataset.role = "kernel-w";
   const controls = h("div", { class: "cnnw-controls" },
-    pair("height", "width", "input H × W", 1, 5),
-    h("div", { class: "cnnw-pair" }, h("span", { text: "kernel" }), khIn, h("span", { text: "×" }), kwIn),
+    intPair(model, "height", "width", "input H × W", 1, 5),
+    h("div", { class: "cnnw-pair" }, h("span", { text: "kernel" }), khIn.field, h("span", { text: "×" }), kwIn.field),
     kernelBox,
-    intInput(model, "stride", "stride", 1, 3),
-    intInput(model, "padding", "padding", 0, 2),
+    h("div", { class: "cnnw-hint", text: "Weights: a number (−1, 0.5) or a fraction (1/4), then Enter." }),
+    intField(model, "stride", "stride", 1, 3),
+    intField(model, "padding", "padding", 0, 2),
     checkInput(model, "transposed", " transposed: show Mᵀ (ConvTranspose2d)"));
   const status = h("div", { class: "cnnw-status" });
   const grids = h("div", { class: "cnnw-row cnnw-wrap" });
   const canvas = h("canvas", {});
-  const caption = h("div", { class: "cnnw-caption" });
-  root.append(controls, h("div", { class: "cnnw-view" }, status, grids, canvas, caption));
+  const key = h("div", {});
+  const caption = h("div", { class: "cnnw-caption", "aria-live": "polite" });
+  root.append(controls, h("div", { class: "cnnw-view" }, status, grids,
+    h("div", { class: "cnnw-hint", text: "Point at an output cell or a row of the matrix, or click the tables and move with the arrow keys." }),
+    canvas, key, caption));
   el.appendChild(root);
-  let hover = 0, geom = null;
+  let hover = 0, geom = null, kernelShape = "";
+  const typed = new Map();  // "a,b" -> [text as typed, its value]: 1/4 stays 1/4
+  const shownWeight = (a, b, v) => { const t = typed.get(`${a},${b}`); return t && t[1] === v ? t[0] : fmt(v, 4); };
 
   const table = (title, m, hot, onEnter, cls) => {
     const t = h("table", { class: `cnnw-grid ${cls}` });
@@ -85,13 +91,20 @@ function render({ model, el }) {
     const kernel = model.get("kernel"), T = model.get("transposed");
     let x = model.get("values");
     if (x.length !== H || x[0].length !== W) x = defaultInput(H, W);
-    khIn.value = String(kernel.length); kwIn.value = String(kernel[0].length);
-    kernelBox.replaceChildren(numberTable(kernel, (a, b, v) => {
-      const k = model.get("kernel").map((r) => r.slice()); k[a][b] = v; model.set("kernel", k); model.save_changes();
+    khIn.input.value = String(kernel.length); kwIn.input.value = String(kernel[0].length);
+    const shape = `${kernel.length}x${kernel[0].length}`;
+    if (shape !== kernelShape) {
+      kernelShape = shape;
+      kernelBox.replaceChildren(numberGrid(kernel, (a, b, v, text) => {
+        typed.set(`${a},${b}`, [text, v]);
+        const k = model.get("kernel").map((r) => r.slice()); k[a][b] = v; model.set("kernel", k); model.save_changes();
+      }, { name: "kernel weight", shown: shownWeight }));
+    } else kernelBox.querySelectorAll("tr").forEach((tr, a) => tr.querySelectorAll("input").forEach((input, b) => {
+      if (input !== document.activeElement && !input.classList.contains("cnnw-invalid")) input.value = shownWeight(a, b, kernel[a][b]);
     }));
     const r = convMatrix(H, W, kernel, s, p);
     grids.replaceChildren();
-    if (!r.ok) { status.textContent = r.error; canvas.width = 1; canvas.height = 1; caption.textContent = ""; geom = null; return; }
+    if (!r.ok) { status.textContent = r.error; canvas.width = 1; canvas.height = 1; caption.textContent = ""; key.replaceChildren(); geom = null; return; }
     const { outHeight: ho, outWidth: wo } = r;
     const M = T ? transpose(r.matrix) : r.matrix;
     const which = T ? transpose(r.which) : r.which;
@@ -135,7 +148,9 @@ function render({ model, el }) {
     }
     ctx.strokeStyle = col.hot; ctx.lineWidth = 2;
     ctx.strokeRect(1, hover * cell + 1, cols * cell - 1, cell - 1);
-    geom = { cell, rows };
+    geom = { cell, rows, outW };
+    key.replaceChildren(legend(kernel.flatMap((row, a) => row.map((w, b) =>
+      [`hsla(${Math.round(360 * (a * kernel[0].length + b) / nk)}, 70%, 55%, 0.75)`, `w[${a},${b}] = ${fmt(w, 3)}`]))));
     const nz = which.flat().filter((k) => k >= 0).length;
     caption.textContent = `${T ? "Mᵀ" : "M"}: ${rows}×${cols}, ${nz} of ${rows * cols} entries can be nonzero (sparse interactions), ` +
       `each a copy of one of the ${nk} kernel weights (colour: which one). Highlighted: ${T ? "column" : "row"} ${hover} of M, ` +
@@ -145,6 +160,12 @@ function render({ model, el }) {
     if (!geom) return;
     const i = Math.floor(e.offsetY * canvas.height / canvas.clientHeight / geom.cell);  // offset: inside the border
     if (i >= 0 && i < geom.rows && i !== hover) { hover = i; draw(); }
+  });
+  arrowKeys(grids, "the selected output cell", (di, dj) => {
+    if (!geom) return;
+    const w = geom.outW, n = geom.rows;
+    const i = clamp(Math.floor(hover / w) + di, 0, Math.floor((n - 1) / w)), j = clamp(hover % w + dj, 0, w - 1);
+    hover = clamp(i * w + j, 0, n - 1); draw();
   });
   for (const f of ["height", "width", "kernel", "stride", "padding", "transposed", "values"]) model.on(`change:${f}`, draw);
   draw();

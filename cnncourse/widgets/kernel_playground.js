@@ -1,7 +1,8 @@
 // Kernel playground (lecture L05, L25): a photo, a kernel (a preset or your own, up to 7×7),
 // the padding mode, grayscale or each RGB channel on its own; the output, the kernel's rank
 // and, for rank 1, its separable factors.
-import { h, selectInput, fmt, numberTable, decodeBase64 } from "./_common.js";
+import { h, selectInput, fmt, decodeBase64 } from "./_common.js";
+import { numberGrid, legend, arrowKeys, clamp } from "./_controls.js";
 
 export const MODES = ["zeros", "reflect", "replicate", "circular", "valid"];
 
@@ -110,6 +111,29 @@ export function toBytes(values, display) {
   return values.map((v) => Math.max(0, Math.min(255, Math.round((v - lo) / (hi - lo) * 255))));
 }
 
+// The arithmetic of output pixel (i, j), channel c: the input values under the kernel (the
+// padding mode's values; null for zero padding), the products with the kernel, and their sum,
+// which is the output value (as convolve computes it).
+export function pixelArithmetic(pixels, H, W, C, kernel, mode, i, j, c = 0) {
+  const kh = kernel.length, kw = kernel[0].length;
+  const [top, left] = mode === "valid" ? [0, 0] : [Math.floor((kh - 1) / 2), Math.floor((kw - 1) / 2)];
+  const values = [], products = [], from = [];
+  let sum = 0;
+  for (let a = 0; a < kh; a++) {
+    const vrow = [], prow = [], frow = [];
+    const r = padIndex(i - top + a, H, mode);
+    for (let b = 0; b < kw; b++) {
+      const q = padIndex(j - left + b, W, mode);
+      const v = r < 0 || q < 0 ? null : pixels[(r * W + q) * C + c];
+      const prod = v === null ? 0 : kernel[a][b] * v;
+      vrow.push(v); prow.push(prod); frow.push(r < 0 || q < 0 ? null : [r, q]);
+      if (v !== null) sum += prod;
+    }
+    values.push(vrow); products.push(prow); from.push(frow);
+  }
+  return { values, products, from, sum, top: i - top, left: j - left };
+}
+
 function render({ model, el }) {
   const H = model.get("height"), W = model.get("width");
   const rgb = decodePixels(model.get("rgb")), gray = decodePixels(model.get("gray"));
@@ -119,48 +143,75 @@ function render({ model, el }) {
   presetSel.dataset.trait = "preset";
   for (const name of [...Object.keys(presets), "edited"]) presetSel.append(h("option", { value: name, text: name }));
   const sizeSel = (axis) => {
-    const s = h("select", {});
+    const s = h("select", { "aria-label": `kernel ${axis === "h" ? "height" : "width"}` });
     s.dataset.role = `kernel-${axis}`;
     for (let k = 1; k <= 7; k++) s.append(h("option", { value: String(k), text: String(k) }));
     return s;
   };
   const khSel = sizeSel("h"), kwSel = sizeSel("w");
-  const table = h("div", { class: "cnnw-kernel-box" });
+  const table = h("div", {});
   const info = h("div", { class: "cnnw-caption" });
+  const channelSel = h("select", { "aria-label": "channel of the arithmetic" });
+  for (const [v, t] of [["0", "red"], ["1", "green"], ["2", "blue"]]) channelSel.append(h("option", { value: v, text: t }));
+  const channelBox = h("label", {}, h("span", { text: "arithmetic of" }), channelSel);
   const controls = h("div", { class: "cnnw-controls" },
     h("label", {}, h("span", { text: "kernel" }), presetSel),
     h("label", {}, h("span", { text: "size" }), khSel, "×", kwSel),
     table,
+    h("div", { class: "cnnw-hint", text: "Edit a weight: a number (−2, 0.25) or a fraction (1/9), then Enter." }),
     selectInput(model, "padding_mode", "padding", MODES.map((m) => [m, m === "valid" ? "none (valid)" : `${m} (same size)`])),
     selectInput(model, "color", "image", [["gray", "grayscale"], ["rgb", "RGB, channel by channel"]]),
     selectInput(model, "display", "show output", [["clip", "clipped to 0–255"], ["rescale", "rescaled min–max"]]),
-    info);
+    channelBox, info);
   const inCanvas = h("canvas", {}), outCanvas = h("canvas", { class: "cnnw-output" });
   const caption = h("div", { class: "cnnw-caption" });
+  const arith = h("div", { class: "cnnw-arith", "aria-live": "polite" });
+  const key = legend([[{ outline: "#ff8c00" }, "the kernel's window on the input"], [{ outline: "#ff8c00" }, "the output pixel it gives"]]);
   const view = h("div", { class: "cnnw-view" },
-    h("div", { class: "cnnw-row cnnw-wrap" }, inCanvas, outCanvas), caption);
+    h("div", { class: "cnnw-row cnnw-wrap" }, inCanvas, outCanvas), key, caption,
+    h("div", { class: "cnnw-hint", text: "Point at a pixel of either picture, or click one and move with the arrow keys (Shift: 5 pixels)." }),
+    arith);
   root.append(controls, view);
   el.appendChild(root);
+  let sel = [Math.floor(H / 2), Math.floor(W / 2)], last = null;
+  const typed = new Map();  // "a,b" -> [text as typed, its value]: 1/9 stays 1/9
 
-  function paint(canvas, bytes, h_, w_, C) {
+  // Paint bytes (HWC) at `scale` pixels per pixel, and outline rows r0..r1, columns c0..c1.
+  function paint(canvas, bytes, h_, w_, C, box) {
     const scale = model.get("scale");
-    canvas.width = w_; canvas.height = h_;
-    canvas.style.width = `${w_ * scale}px`; canvas.style.height = `${h_ * scale}px`;
-    const ctx = canvas.getContext("2d");
-    const img = ctx.createImageData(w_, h_);
+    const off = document.createElement("canvas");
+    off.width = Math.max(1, w_); off.height = Math.max(1, h_);
+    const octx = off.getContext("2d");
+    const img = octx.createImageData(off.width, off.height);
     for (let p = 0; p < h_ * w_; p++) {
       for (let c = 0; c < 3; c++) img.data[4 * p + c] = bytes[p * C + (C === 1 ? 0 : c)];
       img.data[4 * p + 3] = 255;
     }
-    ctx.putImageData(img, 0, 0);
+    octx.putImageData(img, 0, 0);
+    canvas.width = w_ * scale; canvas.height = h_ * scale;
+    canvas.style.width = `${w_ * scale}px`;
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(off, 0, 0, w_ * scale, h_ * scale);
+    if (!box) return;
+    const [r0, r1, c0, c1] = box;
+    const x = Math.max(c0, 0) * scale, y = Math.max(r0, 0) * scale;
+    const w = (Math.min(c1, w_ - 1) + 1) * scale - x, hh = (Math.min(r1, h_ - 1) + 1) * scale - y;
+    ctx.lineWidth = 3; ctx.strokeStyle = "#111"; ctx.strokeRect(x - 1.5, y - 1.5, w + 3, hh + 3);
+    ctx.lineWidth = 1.5; ctx.strokeStyle = "#ff8c00"; ctx.strokeRect(x - 1.5, y - 1.5, w + 3, hh + 3);
   }
 
   function drawKernelTable(kernel) {
-    table.replaceChildren(numberTable(kernel, (a, b, x) => {
+    table.replaceChildren(numberGrid(kernel, (a, b, x, text) => {
       const k = model.get("kernel").map((r) => r.slice());
       k[a][b] = x;
+      typed.set(`${a},${b}`, [text, x]);
       model.set("preset", "edited"); model.set("kernel", k); model.save_changes();
-    }));
+    }, { name: "kernel weight", shown: shownWeight }));
+  }
+  function shownWeight(a, b, v) {
+    const t = typed.get(`${a},${b}`);
+    return t && t[1] === v ? t[0] : fmt(v, 4);
   }
 
   function resize() {
@@ -173,9 +224,45 @@ function render({ model, el }) {
   khSel.addEventListener("change", resize); kwSel.addEventListener("change", resize);
   presetSel.addEventListener("change", () => {
     model.set("preset", presetSel.value);
-    if (presets[presetSel.value]) model.set("kernel", presets[presetSel.value]);
+    if (presets[presetSel.value]) { typed.clear(); model.set("kernel", presets[presetSel.value]); }
     model.save_changes();
   });
+
+  const small = (m, cls, mark, text = (a, b, v) => (v === null ? "0" : fmt(v, 3))) => {
+    const t = h("table", { class: `cnnw-grid ${cls}` });
+    m.forEach((row, a) => t.append(h("tr", {}, ...row.map((v, b) => {
+      const td = h("td", { text: text(a, b, v) });
+      if (mark && mark(a, b)) td.classList.add("cnnw-pad");
+      return td;
+    }))));
+    return t;
+  };
+
+  function showArithmetic(src, C, kernel, mode, out, bytes) {
+    const [i, j] = sel;
+    const c = C === 1 ? 0 : Number(channelSel.value);
+    const r = pixelArithmetic(src, H, W, C, kernel, mode, i, j, c);
+    const v = out.values[(i * out.width + j) * C + c];
+    const pads = (a, b) => r.from[a][b] === null || r.from[a][b][0] !== r.top + a || r.from[a][b][1] !== r.left + b;
+    const cname = C === 1 ? "" : ` (${["red", "green", "blue"][c]})`;
+    const padded = r.values.some((row, a) => row.some((_, b) => pads(a, b)));
+    const kw = kernel[0].length;
+    const weight = (a, b) => { const t = shownWeight(a, b, kernel[a][b]); return /^[\d.]+$/.test(t) ? t : `(${t})`; };
+    const terms = kernel.flat().length <= 9
+      ? kernel.flat().map((k, n) => `${weight(Math.floor(n / kw), n % kw)}·${r.values[Math.floor(n / kw)][n % kw] ?? 0}`).join(" + ") + " = "
+      : "the sum of the products = ";
+    arith.replaceChildren(
+      h("div", { class: "cnnw-caption", text: `Output pixel (row ${i}, column ${j})${cname}: the input under the window (rows ${r.top}–${r.top + kernel.length - 1}, columns ${r.left}–${r.left + kw - 1}${padded ? `; italic: ${mode} padding` : ""}), times the kernel, summed:` }),
+      h("div", { class: "cnnw-row" },
+        h("div", {}, h("div", { text: "input" }), small(r.values, "cnnw-arith-in", pads)),
+        h("span", { text: "×" }),
+        h("div", {}, h("div", { text: "kernel" }), small(kernel, "cnnw-arith-k", null, (a, b, v) => shownWeight(a, b, v))),
+        h("span", { text: "→" }),
+        h("div", {}, h("div", { text: "products" }), small(r.products, "cnnw-arith-p", pads))),
+      h("div", { class: "cnnw-arith-sum", text: `${terms}${fmt(r.sum, 4)}` +
+        ` → shown as ${bytes[(i * out.width + j) * C + c]} (${model.get("display") === "clip" ? "clipped to 0–255" : "rescaled min–max to 0–255"})` }));
+    if (Math.abs(r.sum - v) > 1e-9 * Math.max(1, Math.abs(v))) arith.append(h("div", { text: `(convolve: ${v})` }));
+  }
 
   function draw() {
     const kernel = model.get("kernel"), mode = model.get("padding_mode");
@@ -183,10 +270,23 @@ function render({ model, el }) {
     const [src, C] = isGray ? [gray, 1] : [rgb, 3];
     presetSel.value = model.get("preset");
     khSel.value = String(kernel.length); kwSel.value = String(kernel[0].length);
-    drawKernelTable(kernel);
-    paint(inCanvas, src, H, W, C);
+    channelBox.style.display = isGray ? "none" : "";
     const out = convolve(src, H, W, C, kernel, mode);
-    paint(outCanvas, toBytes(out.values, model.get("display")), out.height, out.width, C);
+    sel = [clamp(sel[0], 0, Math.max(out.height - 1, 0)), clamp(sel[1], 0, Math.max(out.width - 1, 0))];
+    const [top, left] = mode === "valid" ? [0, 0] : [Math.floor((kernel.length - 1) / 2), Math.floor((kernel[0].length - 1) / 2)];
+    const [i, j] = sel;
+    paint(inCanvas, src, H, W, C, out.height ? [i - top, i - top + kernel.length - 1, j - left, j - left + kernel[0].length - 1] : null);
+    const bytes = toBytes(out.values, model.get("display"));
+    paint(outCanvas, bytes, out.height, out.width, C, out.height ? [i, i, j, j] : null);
+    inCanvas.setAttribute("aria-label", `input photo; selected pixel row ${i}, column ${j}; arrow keys move it`);
+    outCanvas.setAttribute("aria-label", `output; selected pixel row ${i}, column ${j}; arrow keys move it`);
+    // The weights' table: rebuilt when the kernel's size changes; otherwise its fields are
+    // updated in place (keyboard focus and an invalid entry's message stay where they are).
+    const shape = `${kernel.length}x${kernel[0].length}`;
+    if (shape !== last) { drawKernelTable(kernel); last = shape; }
+    else table.querySelectorAll("tr").forEach((tr, a) => tr.querySelectorAll("input").forEach((input, b) => {
+      if (input !== document.activeElement && !input.classList.contains("cnnw-invalid")) input.value = shownWeight(a, b, kernel[a][b]);
+    }));
     const r = rank(kernel), sep = separable(kernel);
     const sum = kernel.flat().reduce((s, x) => s + x, 0);
     info.textContent = `rank ${r}` + (sep
@@ -198,7 +298,23 @@ function render({ model, el }) {
     for (const v of out.values) { if (v < lo) lo = v; if (v > hi) hi = v; }
     caption.textContent = `input ${H}×${W}${isGray ? "" : "×3"} → output ${out.height}×${out.width}` +
       `${isGray ? "" : "×3"}; output values from ${fmt(lo, 1)} to ${fmt(hi, 1)}`;
+    if (out.height) showArithmetic(src, C, kernel, mode, out, bytes);
+    else arith.replaceChildren(h("div", { text: `The ${kernel.length}×${kernel[0].length} kernel does not fit the ${H}×${W} input without padding.` }));
   }
+  // Pointing at the input selects the output pixel whose window is centred there.
+  const point = (canvas, isOutput) => (e) => {
+    const scale = model.get("scale");
+    const kernel = model.get("kernel"), valid = model.get("padding_mode") === "valid";
+    let i = Math.floor(e.offsetY * canvas.height / canvas.clientHeight / scale);  // offset: inside the border
+    let j = Math.floor(e.offsetX * canvas.width / canvas.clientWidth / scale);
+    if (!isOutput && valid) { i -= Math.floor((kernel.length - 1) / 2); j -= Math.floor((kernel[0].length - 1) / 2); }
+    if (i !== sel[0] || j !== sel[1]) { sel = [i, j]; draw(); }
+  };
+  inCanvas.addEventListener("mousemove", point(inCanvas, false));
+  outCanvas.addEventListener("mousemove", point(outCanvas, true));
+  for (const cv of [inCanvas, outCanvas])
+    arrowKeys(cv, "the selected pixel", (di, dj) => { sel = [sel[0] + di, sel[1] + dj]; draw(); });
+  channelSel.addEventListener("change", draw);
   for (const name of ["kernel", "padding_mode", "color", "display", "preset", "scale"]) model.on(`change:${name}`, draw);
   draw();
 }

@@ -60,7 +60,10 @@ def torch_convolve(image: np.ndarray, kernel, mode: str) -> np.ndarray:
 class KernelPlayground(CourseWidget):
     """Convolve a photo with a kernel: the lecture's presets or your own (up to 7×7), one of
     the four padding modes of ``nn.Conv2d`` (or none), grayscale or each RGB channel on its
-    own. Shows the output, the kernel's rank and, when it is rank 1, its separable factors.
+    own. Shows the output, the kernel's rank and, when it is rank 1, its separable factors,
+    and, for the pixel under the pointer (or chosen with the arrow keys), the arithmetic: the
+    input under the window, the kernel, the products and their sum, the output value. Weights
+    are typed as decimals or fractions (1/9); anything else is refused with a message.
     """
 
     _name = "kernel_playground"

@@ -1,4 +1,8 @@
-// PixelExplorer (lecture L01): the picture, and the integers under the pointer.
+// PixelExplorer (lecture L01): the picture, and the integers under the pointer (or under the
+// window the arrow keys move).
+import { h } from "./_common.js";
+import { legend, arrowKeys, clamp } from "./_controls.js";
+
 function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "cnnw cnnw-pixel-explorer";
@@ -13,8 +17,10 @@ function render({ model, el }) {
   caption.className = "cnnw-caption";
   const table = document.createElement("table");
   table.className = "cnnw-grid";
+  const key = legend([[{ outline: "#ff3b30" }, "the window whose numbers are shown"]]);
+  const hint = h("div", { class: "cnnw-hint", text: "Point at the picture, or click it and move the window with the arrow keys (Shift: 5 pixels)." });
   side.append(label, caption, table);
-  root.append(canvas, side);
+  root.append(h("div", { class: "cnnw-view" }, canvas, key, hint), side);
   el.appendChild(root);
 
   const H = model.get("height"), W = model.get("width"), C = model.get("channels");
@@ -52,14 +58,16 @@ function render({ model, el }) {
     ctx.strokeRect(c0 + 0.5, r0 + 0.5, crop - 1, crop - 1);
     select.value = ch;
     caption.textContent = `rows ${r0}–${r0 + crop - 1}, columns ${c0}–${c0 + crop - 1}` +
-      (C === 3 && ch === "rgb" ? " (R,G,B)" : "");
+      (C === 3 && ch === "rgb" ? " (in each cell: R, G, B)" : "");
     table.replaceChildren();
     for (let i = r0; i < Math.min(H, r0 + crop); i++) {
       const tr = document.createElement("tr");
       for (let j = c0; j < Math.min(W, c0 + crop); j++) {
         const td = document.createElement("td");
         if (C === 1) td.textContent = value(i, j, 0);
-        else if (k === undefined) td.textContent = `${value(i, j, 0)},${value(i, j, 1)},${value(i, j, 2)}`;
+        else if (k === undefined) {  // R, G and B on three lines: six columns fit a phone
+          td.append(String(value(i, j, 0)), h("br"), String(value(i, j, 1)), h("br"), String(value(i, j, 2)));
+        }
         else td.textContent = value(i, j, k);
         tr.appendChild(td);
       }
@@ -76,6 +84,13 @@ function render({ model, el }) {
     model.set("col", Math.max(0, Math.min(W - crop, j - (crop >> 1))));
     model.save_changes();
   });
+  arrowKeys(canvas, "the picture: arrow keys move the window", (di, dj) => {
+    const crop = model.get("crop");
+    model.set("row", clamp(model.get("row") + di, 0, H - crop));
+    model.set("col", clamp(model.get("col") + dj, 0, W - crop));
+    model.save_changes();
+  });
+  select.setAttribute("aria-label", "channel");
   select.addEventListener("change", () => { model.set("channel", select.value); model.save_changes(); });
   for (const name of ["row", "col", "channel", "crop", "scale"]) model.on(`change:${name}`, draw);
   draw();

@@ -1,6 +1,7 @@
 // Pooling explorer (lecture L12, L14): max or average pooling with kernel, stride, padding
 // and ceil_mode; the output, PyTorch's refusals, and where the gradient goes.
-import { h, intInput, selectInput, checkInput, floorDiv, fmt } from "./_common.js";
+import { h, selectInput, checkInput, floorDiv, fmt } from "./_common.js";
+import { intPair, wholeField, legend, arrowKeys, clamp } from "./_controls.js";
 
 export const FIELDS = ["kind", "kernel_h", "kernel_w", "stride_h", "stride_w", "padding_h",
   "padding_w", "ceil_mode", "count_include_pad"];
@@ -94,29 +95,33 @@ export function sampleInput(H, W, seed) {
 function render({ model, el }) {
   const root = h("div", { class: "cnnw cnnw-pooling" });
   const cfg = () => Object.fromEntries(FIELDS.map((f) => [f, model.get(f)]));
-  const pair = (a, b, label, min, max) => h("div", { class: "cnnw-pair" }, h("span", { text: label }),
-    intInput(model, a, "", min, max), h("span", { text: "×" }), intInput(model, b, "", min, max));
-  const hIn = h("input", { type: "number", min: "1", max: "12" }), wIn = h("input", { type: "number", min: "1", max: "12" });
-  hIn.dataset.role = "input-h"; wIn.dataset.role = "input-w";
   let seed = 0;
   const newInput = () => {
-    const H = Math.max(1, Math.min(12, Number(hIn.value) || 1)), W = Math.max(1, Math.min(12, Number(wIn.value) || 1));
+    const H = Number(hIn.input.value), W = Number(wIn.input.value);
     model.set("values", sampleInput(H, W, ++seed)); model.save_changes();
   };
-  hIn.addEventListener("change", newInput); wIn.addEventListener("change", newInput);
+  const x0 = model.get("values");
+  const hIn = wholeField("input height", 1, 12, x0.length, newInput);
+  const wIn = wholeField("input width", 1, 12, x0[0].length, newInput);
+  hIn.input.dataset.role = "input-h"; wIn.input.dataset.role = "input-w";
   const controls = h("div", { class: "cnnw-controls" },
     selectInput(model, "kind", "pooling", [["max", "max (MaxPool2d)"], ["avg", "average (AvgPool2d)"]]),
-    h("div", { class: "cnnw-pair" }, h("span", { text: "input H × W" }), hIn, h("span", { text: "×" }), wIn),
-    h("button", { type: "button", text: "new random input", onclick: newInput }),
-    pair("kernel_h", "kernel_w", "kernel", 1, 6),
-    pair("stride_h", "stride_w", "stride", 1, 6),
-    pair("padding_h", "padding_w", "padding", 0, 3),
+    h("div", { class: "cnnw-pair" }, h("span", { text: "input H × W" }), hIn.field, h("span", { text: "×" }), wIn.field),
+    h("button", { type: "button", text: "new random input", onclick: () => {
+      if (!hIn.input.classList.contains("cnnw-invalid") && !wIn.input.classList.contains("cnnw-invalid")) newInput();
+    } }),
+    intPair(model, "kernel_h", "kernel_w", "kernel", 1, 6),
+    intPair(model, "stride_h", "stride_w", "stride", 1, 6),
+    intPair(model, "padding_h", "padding_w", "padding", 0, 3),
     checkInput(model, "ceil_mode", " ceil_mode"),
     checkInput(model, "count_include_pad", " count_include_pad (average)"));
-  const status = h("div", { class: "cnnw-status" });
+  const status = h("div", { class: "cnnw-status", "aria-live": "polite" });
   const tables = h("div", { class: "cnnw-row cnnw-wrap" });
-  const caption = h("div", { class: "cnnw-caption" });
-  root.append(controls, h("div", { class: "cnnw-view" }, status, tables, caption));
+  const caption = h("div", { class: "cnnw-caption", "aria-live": "polite" });
+  const key = legend([["rgba(255, 140, 0, .35)", "the window of the selected output cell, and that cell"],
+    [{ outline: "#ff3b30" }, "its maximum (max pooling)"], ["rgba(128,128,128,.18)", "padding (italic)"]]);
+  root.append(controls, h("div", { class: "cnnw-view" }, status, tables, key,
+    h("div", { class: "cnnw-hint", text: "Point at an output cell, or click the tables and move with the arrow keys." }), caption));
   el.appendChild(root);
   let hover = [0, 0];
 
@@ -129,7 +134,7 @@ function render({ model, el }) {
   function draw() {
     const x = model.get("values"), c = cfg();
     const H = x.length, W = x[0].length;
-    hIn.value = String(H); wIn.value = String(W);
+    hIn.input.value = String(H); wIn.input.value = String(W);
     const r = pool(x, c);
     tables.replaceChildren();
     if (!r.ok) {
@@ -185,6 +190,12 @@ function render({ model, el }) {
         `Backward, each output's gradient goes to its argmax only: ${dead} of ${H * W} inputs get none.`
       : `Output (${i}, ${j}) = ${fmt(r.values[i][j], 3)}, the mean of its window. Backward, each output's gradient is shared equally by the cells it averaged.`;
   }
+  arrowKeys(tables, "the selected output cell", (di, dj) => {
+    const r = pool(model.get("values"), cfg());
+    if (!r.ok) return;
+    hover = [clamp(hover[0] + di, 0, r.out[0] - 1), clamp(hover[1] + dj, 0, r.out[1] - 1)];
+    draw();
+  });
   for (const f of [...FIELDS, "values"]) model.on(`change:${f}`, draw);
   draw();
 }

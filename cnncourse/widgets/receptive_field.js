@@ -1,7 +1,8 @@
 // Receptive-field explorer (lecture L14, L17): a stack of convolution and pooling layers;
 // pointing at a unit of the last layer highlights the input region it sees (computed here),
 // beside the field measured by gradients in Python (embedded in the page).
-import { h, intInput, floorDiv, fmt, colours, decodeBase64 } from "./_common.js";
+import { h, floorDiv, fmt, colours, decodeBase64 } from "./_common.js";
+import { intPair, parseInteger, setInvalid, legend, arrowKeys, clamp } from "./_controls.js";
 
 export const KINDS = ["conv", "maxpool", "avgpool"];
 
@@ -69,8 +70,7 @@ function render({ model, el }) {
     if (e && e.layers) { model.set("height", e.height); model.set("width", e.width); setLayers(e.layers); }
   } });
   const controls = h("div", { class: "cnnw-controls" },
-    h("div", { class: "cnnw-pair" }, h("span", { text: "input H × W" }),
-      intInput(model, "height", "", 4, 48), h("span", { text: "×" }), intInput(model, "width", "", 4, 48)),
+    intPair(model, "height", "width", "input H × W", 4, 48),
     h("label", {}, h("span", { text: "stack" }), preset),
     layerBox,
     h("button", { type: "button", text: "+ add a layer", onclick: () => setLayers([...model.get("layers"), asLayer(["conv", 3, 1, 0, 1])]) }),
@@ -78,11 +78,15 @@ function render({ model, el }) {
   const status = h("div", { class: "cnnw-status" });
   const inCanvas = h("canvas", {}), gradCanvas = h("canvas", {}), outCanvas = h("canvas", { class: "cnnw-output" });
   const label = (t, c) => h("div", {}, h("div", { class: "cnnw-caption", text: t }), c);
-  const caption = h("div", { class: "cnnw-caption" });
+  const caption = h("div", { class: "cnnw-caption", "aria-live": "polite" });
+  const col0 = colours(root);
+  const key = legend([[col0.input, "input pixel"], [col0.window, "the field the selected unit sees (computed)"],
+    ["rgba(255, 90, 0, .8)", "measured: where its gradient is nonzero (darker: larger)"], [col0.hot, "the selected unit"]]);
   const table = h("table", { class: "cnnw-grid cnnw-rf-table" });
   root.append(controls, h("div", { class: "cnnw-view" }, status,
     h("div", { class: "cnnw-row cnnw-wrap" }, label("input: computed field", inCanvas),
       label("measured: |∂y/∂x| (Python)", gradCanvas), label("last layer: point at a unit", outCanvas)),
+    key, h("div", { class: "cnnw-hint", text: "Point at a unit of the last layer, or click it and move with the arrow keys." }),
     caption, table));
   el.appendChild(root);
   let unit = null, geom = null;
@@ -93,15 +97,20 @@ function render({ model, el }) {
       const kind = h("select", {});
       for (const k of KINDS) kind.append(h("option", { value: k, text: k }));
       kind.value = l.kind;
+      const msg = h("span", { class: "cnnw-msg", role: "alert" });
+      msg.hidden = true;
       const num = (key, min, max) => {
-        const input = h("input", { type: "number", min: String(min), max: String(max), title: key });
+        const input = h("input", { type: "number", min: String(min), max: String(max), title: key,
+          "aria-label": `layer ${idx} ${key}` });
         input.value = String(key === "dilation" && l.kind === "avgpool" ? 1 : l[key]);
         input.dataset.layer = String(idx); input.dataset.key = key;
         if (key === "dilation" && l.kind === "avgpool") input.disabled = true;
         input.addEventListener("change", () => {
-          const v = Math.max(min, Math.min(max, Math.round(Number(input.value)) || min));
+          const r = parseInteger(input.value, min, max);
+          setInvalid(input, msg, r.ok ? "" : `layer ${idx} ${key}: ${r.error}`);
+          if (!r.ok) return;
           const ls = model.get("layers").map((x) => ({ ...x }));
-          ls[idx][key] = v; setLayers(ls);
+          ls[idx][key] = r.value; setLayers(ls);
         });
         return input;
       };
@@ -112,9 +121,11 @@ function render({ model, el }) {
         if (kind.value === "avgpool") ls[idx].dilation = 1;
         setLayers(ls);
       });
-      const remove = h("button", { type: "button", text: "✕", title: "remove", onclick: () => setLayers(model.get("layers").filter((_, k) => k !== idx)) });
+      kind.setAttribute("aria-label", `layer ${idx} kind`);
+      const remove = h("button", { type: "button", text: "✕", title: "remove", "aria-label": `remove layer ${idx}`,
+        onclick: () => setLayers(model.get("layers").filter((_, k) => k !== idx)) });
       layerBox.append(h("div", { class: "cnnw-layer" }, h("span", { text: `${idx}` }), kind,
-        "k", num("kernel", 1, 9), "s", num("stride", 1, 4), "p", num("padding", 0, 8), "d", num("dilation", 1, 4), remove));
+        "k", num("kernel", 1, 9), "s", num("stride", 1, 4), "p", num("padding", 0, 8), "d", num("dilation", 1, 4), remove, msg));
     });
   }
 
@@ -177,7 +188,7 @@ function render({ model, el }) {
       const msg = ["measured in Python for", "another stack: run the", "notebook to re-measure,", "or go back to it"];
       msg.forEach((m, k) => ctxG.fillText(m, 4, 16 + 15 * k));
     }
-    embeddedBtn.disabled = !!same || !(e && e.layers);
+    embeddedBtn.hidden = !!same || !(e && e.layers);
     status.textContent = `${H}×${W} → ${oh}×${ow}; every unit of the last layer sees at most ${last.size[0]}×${last.size[1]} input pixels, ` +
       `and neighbouring units' fields are ${last.jump[0]}×${last.jump[1]} pixels apart`;
     caption.textContent = `Unit (${unit[0]}, ${unit[1]}) sees input rows ${top}–${bottom} and columns ${left}–${right}` +
@@ -187,6 +198,10 @@ function render({ model, el }) {
     if (!geom) return;
     const j = Math.floor(e.offsetX * outCanvas.width / outCanvas.clientWidth / geom.oc), i = Math.floor(e.offsetY * outCanvas.height / outCanvas.clientHeight / geom.oc);  // offset: inside the border
     if (i >= 0 && i < geom.oh && j >= 0 && j < geom.ow && (!unit || unit[0] !== i || unit[1] !== j)) { unit = [i, j]; draw(); }
+  });
+  arrowKeys(outCanvas, "the selected unit of the last layer", (di, dj) => {
+    if (!geom || !unit) return;
+    unit = [clamp(unit[0] + di, 0, geom.oh - 1), clamp(unit[1] + dj, 0, geom.ow - 1)]; draw();
   });
   for (const f of ["height", "width", "layers", "empirical"]) model.on(`change:${f}`, draw);
   draw();
