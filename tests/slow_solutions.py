@@ -272,9 +272,61 @@ class Conv2dFunction(torch.autograd.Function):
         return grad_xp[:, :, ph:ph + h, pw:pw + w], grad_w, grad_b, None, None, None, None
 '''
 
+# a2: the convolution matrix entry by entry; the transposed convolution as loops over the
+# input pixels, each spreading x[n, c, i, j] * weight[c] over its output window
+A2_TORCH = '''
+def conv_matrix(input_hw, weight):
+    h, w = as_pair(input_hw)
+    kh, kw = weight.shape
+    oh, ow = h - kh + 1, w - kw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError("the kernel does not fit in the input")
+    m = torch.zeros(oh * ow, h * w, dtype=weight.dtype, device=weight.device)
+    for i in range(oh):
+        for j in range(ow):
+            for u in range(kh):
+                for v in range(kw):
+                    m[i * ow + j, (i + u) * w + (j + v)] = weight[u, v]
+    return m
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1,
+                     groups=1):
+    (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(padding), as_pair(dilation)
+    oph, opw = as_pair(output_padding)
+    if min(sh, sw, dh, dw) < 1 or min(ph, pw, oph, opw) < 0 or groups < 1:
+        raise RuntimeError("bad stride, padding, output_padding, dilation or groups")
+    if not (oph < sh or oph < dh) or not (opw < sw or opw < dw):
+        raise RuntimeError("output padding must be smaller than either stride or dilation")
+    n_batch, c_in, h, w = x.shape
+    c_in_w, c_out_group, kh, kw = weight.shape
+    if c_in != c_in_w or c_in % groups != 0:
+        raise RuntimeError("channels do not fit the weight and groups")
+    c_group = c_in // groups
+    full_h = (h - 1) * sh + dh * (kh - 1) + 1 + oph
+    full_w = (w - 1) * sw + dw * (kw - 1) + 1 + opw
+    oh, ow = full_h - 2 * ph, full_w - 2 * pw
+    if oh < 1 or ow < 1:
+        raise RuntimeError("Output size is too small")
+    full = torch.zeros(n_batch, groups * c_out_group, full_h, full_w, dtype=x.dtype, device=x.device)
+    for n in range(n_batch):
+        for c in range(c_in):
+            for i in range(h):
+                for j in range(w):
+                    g = c // c_group
+                    full[n, g * c_out_group:(g + 1) * c_out_group,
+                         i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                         j * sw:j * sw + dw * (kw - 1) + 1:dw] += x[n, c, i, j] * weight[c]
+    out = full[:, :, ph:ph + oh, pw:pw + ow]
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return out
+'''
+
 VARIANTS = {
     "a1, torch loops": ("a1_conv_forward", A1_TORCH),
     "a1, numpy loops": ("a1_conv_forward", A1_NUMPY),
+    "a2, torch loops": ("a2_conv_as_matmul", A2_TORCH),
     "a3, torch loops": ("a3_backprop", A3_TORCH),
 }
 

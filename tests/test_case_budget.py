@@ -1,7 +1,7 @@
 """The graded cases stay small enough for slow-but-correct loops (issue #13, item 6).
 
-A student may write a1's convolution and a3's pooling and convolution (forward and
-backward) as plain Python loops over the batch, the channels and the output pixels; such
+A student may write a1's convolution, a2's convolution matrix and transposed convolution
+and a3's pooling and convolution (forward and backward) as plain Python loops over the batch, the channels and the output pixels; such
 code costs about the same per element it produces, whatever the kernel. So the work of a
 graded cell is counted here as the elements the student's looped functions produce over
 all the calls its visible and hidden checks make (gradcheck's repeated calls included),
@@ -31,6 +31,7 @@ BUDGET = 100_000  # elements produced by the looped functions, per graded cell
 
 LOOPED = {
     "a1_conv_forward": ["conv2d_naive", "apply_kernel"],
+    "a2_conv_as_matmul": ["conv_matrix", "conv_transpose2d"],
     "a3_backprop": ["MaxPool2dFunction", "AvgPool2dFunction", "Conv2dFunction"],
 }
 
