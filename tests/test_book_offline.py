@@ -123,13 +123,38 @@ SCROLLING_CELLS = """() => [...document.querySelectorAll('div.cell_input pre, di
   .map(el => [el.textContent.split('\\n')[0].slice(0, 60), el.scrollWidth - el.clientWidth])"""
 
 
+def test_every_local_file_a_page_loads_exists():
+    """Both editions, without a browser: every script, stylesheet, image ... a page loads by
+    itself is a relative path to a file of the build (the Russian pages to ru/_static)."""
+    html, missing = book_html(), []
+    for page in pages():
+        parser = _Loads()
+        parser.feed(page.read_text(errors="replace"))
+        for tag, url in parser.urls:
+            path = url.split("#")[0].split("?")[0]
+            if REMOTE.match(url) or url.startswith(("data:", "blob:")) or not path:
+                continue
+            if url.startswith("/") or not (page.parent / path).resolve().is_file():
+                missing.append(f"{page.relative_to(html)}: <{tag}> {url}")
+    assert not missing, "\n".join(missing[:20])
+
+
+# The Russian edition's pages run the same code and show the same cells as the English ones
+# (checked by the test above without a browser): in the browser, a few of them.
+RUSSIAN_IN_BROWSER = ["ru/book/intro.html", "ru/book/part1/03_convolution.html",
+                      "ru/book/part2/01_lenet.html", "ru/book/widgets.html", "ru/search.html"]
+
+
 def test_every_page_in_a_browser_requests_only_local_files(browser, base_url):
     """... and, on a 1280 px desktop, shows every code cell and output whole: nothing the
     text refers to is hidden behind a horizontal scroll bar (book/_static/cnncourse-book.css
-    wraps long lines)."""
+    wraps long lines). Every English page, and the Russian pages of RUSSIAN_IN_BROWSER."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     offenders, broken, scrolling = [], [], []
-    for path in pages():
+    html = book_html()
+    russian = [html / rel for rel in RUSSIAN_IN_BROWSER]
+    assert all(p.is_file() for p in russian), "a Russian page of RUSSIAN_IN_BROWSER is missing"
+    for path in [p for p in pages() if p.relative_to(html).parts[0] != "ru"] + russian:
         rel = path.relative_to(book_html()).as_posix()
         page = context.new_page()
         log = PageLog(page, base_url)
