@@ -65,7 +65,8 @@ def build_russian(outdir: Path = BUILD / "html" / LANGUAGE, locale_dir: Path = L
     sys.path.insert(0, str(ROOT / "tools"))
     from jupyter_book.sphinx import build_sphinx
 
-    compiled = BUILD / "locale"
+    build = outdir.parent.parent  # _build for _build/html/ru
+    compiled = build / "locale"
     shutil.rmtree(compiled, ignore_errors=True)
     shutil.copytree(locale_dir, compiled, ignore=shutil.ignore_patterns("*.mo"))
     return build_sphinx(
@@ -75,7 +76,7 @@ def build_russian(outdir: Path = BUILD / "html" / LANGUAGE, locale_dir: Path = L
                        "nitpicky": True, "language": LANGUAGE,
                        "locale_dirs": [str(compiled)], "gettext_compact": False,
                        "html_search_language": LANGUAGE},
-        builder="html", doctreedir=BUILD / f".doctrees-{LANGUAGE}", freshenv=True,
+        builder="html", doctreedir=build / f".doctrees-{LANGUAGE}", freshenv=True,
         warningiserror=True, keep_going=True, quiet=quiet,
     )
 
@@ -114,7 +115,7 @@ def report(locale_dir: Path = LOCALE_DIR) -> None:
           f"{total['untranslated']:12d}  {total['fuzzy']:5d}")
     todo = total["untranslated"] + total["fuzzy"]
     print("translations: " + (f"{todo} messages to translate or review (msgstr empty or "
-                              "'#, fuzzy') in " + str(locale_dir.relative_to(ROOT)) + "/" + LANGUAGE
+                              "'#, fuzzy') in " + str(locale_dir / LANGUAGE)
                               if todo else "every message is translated"))
 
 
