@@ -24,14 +24,14 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 import snowballstemmer
 from babel.messages import pofile
+
+from book_browser import book_html
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "locale" / "ru" / "LC_MESSAGES"
 MESSAGES = ROOT / "_build" / "gettext" / "messages.json"
-HTML = ROOT / "_build" / "html"
 GLOSSARY = ROOT / "book" / "glossary.md"
 
 # Terms of the lecture (../shared/lecture/000_8e0b3c9033e79c3d.txt) that the glossary must give.
@@ -134,7 +134,6 @@ def test_translations_keep_math_references_and_links():
 
 # --- terminology ------------------------------------------------------------------------
 
-EN_STEM = snowballstemmer.stemmer("english")
 RU_STEM = snowballstemmer.stemmer("russian")
 WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
@@ -149,6 +148,20 @@ def stems(text: str, stemmer, only: frozenset[str] | None = None) -> str:
     unique = sorted({w for w in words if only is None or w[:3] in only or len(w) < 3})
     stem = dict(zip(unique, stemmer.stemWords(unique)))
     return " " + " ".join(stem.get(w, "·") for w in words) + " "
+
+
+def english_term(term: str) -> re.Pattern:
+    """An English term, singular or plural, as whole words: "convolution" is not found in
+    "convolutional" (whose Russian is another word, свёрточный)."""
+    words = [re.escape(w) + "(?:e?s)?" for w in term.lower().split()]
+    return re.compile(r"(?<![\w-])" + r"\s+".join(words) + r"(?![\w-])")
+
+
+def russian_term(term: str) -> re.Pattern:
+    """A Russian term in any form: each word's Snowball stem as the beginning of a word
+    ("канал" stems to "кана", "каналы" to "канал": both begin with "кана")."""
+    words = [re.escape(w) + r"\S*" for w in stems(term, RU_STEM).split()]
+    return re.compile(" " + " ".join(words) + " ")
 
 
 def glossary() -> list[tuple[list[str], list[str]]]:
@@ -228,18 +241,17 @@ def test_the_glossary_gives_the_lectures_terms():
 
 
 def test_russian_pages_use_the_glossarys_terms_where_english_pages_use_them():
-    entries = [([stems(t, EN_STEM) for t in en], [stems(t, RU_STEM) for t in ru], en, ru)
+    entries = [([english_term(t) for t in en], [russian_term(t) for t in ru], en, ru)
                for en, ru in glossary()]
-    en_only = frozenset(w[:3] for e in entries for s in e[0] for w in s.split())
-    ru_only = frozenset(w[:3] for e in entries for s in e[1] for w in s.split())
+    ru_only = frozenset(w[:3] for _, ru in glossary() for t in ru for w in stems(t, RU_STEM).split())
     missing: dict[str, list[str]] = {}
     for name in book_messages():
-        en_page, ru_page = HTML / f"{name}.html", HTML / "ru" / f"{name}.html"
+        en_page, ru_page = book_html() / f"{name}.html", book_html() / "ru" / f"{name}.html"
         assert en_page.is_file() and ru_page.is_file(), f"{name}: a page is missing (make book)"
-        en_text = stems(prose(en_page), EN_STEM, en_only)
+        en_text = " ".join(prose(en_page).lower().split())
         ru_text = stems(prose(ru_page), RU_STEM, ru_only)
-        for en_stems, ru_stems, en, ru in entries:
-            if any(s in en_text for s in en_stems) and not any(s in ru_text for s in ru_stems):
+        for en_terms, ru_terms, en, ru in entries:
+            if any(t.search(en_text) for t in en_terms) and not any(t.search(ru_text) for t in ru_terms):
                 missing.setdefault(name, []).append(f"{' / '.join(en)} -> {' / '.join(ru)}")
     assert not missing, _report(missing, "glossary terms of the English pages missing from "
                                 "the Russian pages (English term -> Russian terms)", shown=40)
@@ -254,10 +266,14 @@ def test_the_terminology_check_reads_prose_and_word_forms():
     parser = _Prose()
     parser.feed(page)
     text = " ".join(parser.parts)
-    assert stems("свёртка", RU_STEM) in stems(text, RU_STEM)
-    assert stems("карта признаков", RU_STEM) in stems(text, RU_STEM)
+    ru_text = stems(text + " каналы", RU_STEM)
+    for term in ("свёртка", "карта признаков", "канал"):
+        assert russian_term(term).search(ru_text), term
+    assert not russian_term("свёрточная нейронная сеть").search(ru_text)
     for word in ("kernel", "stride", "padding", "pooling"):
         assert word not in text
+    assert english_term("feature map").search("two feature maps")
+    assert not english_term("convolution").search("a convolutional layer")
     terms = dict((tuple(en), ru) for en, ru in glossary())
     assert terms[("running mean",)] == ["скользящее среднее"]
     assert terms[("kernel",)] == ["ядро"] and terms[("stride",)] == ["шаг"]
