@@ -34,6 +34,9 @@ CONTROLS = {
     "cnnw-pixel-explorer": ("select", None),
 }
 
+#: An animation's pause button while it plays (whatever the page's language).
+PLAYING = 'button[data-role="play"][aria-pressed="false"]'
+
 SCRIPT = re.compile(r'<script type="application/vnd\.jupyter\.widget-(state|view)\+json">(.*?)</script>', re.S)
 
 # What a widget shows: its text and the pixels of its canvases.
@@ -121,7 +124,7 @@ def test_every_widget_renders_and_reacts(browser, base_url):
             kind = next((c for c in widget.get_attribute("class").split() if c != "cnnw"), "?")
             kinds_seen.setdefault(rel, set()).add(kind)
             # Stop animations, so that only the control can change the display.
-            for button in widget.locator("button", has_text="pause").all():
+            for button in widget.locator(PLAYING).all():
                 button.click()
             page.wait_for_timeout(100)
             before = widget.evaluate(SNAPSHOT)
@@ -203,7 +206,7 @@ def gallery(browser, base_url):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{base_url}/book/widgets.html", wait_until="networkidle")
     page.wait_for_function(f"document.querySelectorAll('.cnnw').length >= {len(KINDS)}", timeout=30000)
-    for button in page.locator(".cnnw button", has_text="pause").all():
+    for button in page.locator(f".cnnw {PLAYING}").all():
         button.click()
     yield page, errors
     page.close()
@@ -310,4 +313,71 @@ def test_widgets_fit_a_phone_and_read_well_in_both_themes(gallery):
     finally:
         page.evaluate("document.documentElement.dataset.theme = 'light'")
         page.set_viewport_size({"width": 1280, "height": 900})
+    assert not errors, errors
+
+
+# ---------------------------------------------------------------- the page's language
+# The same widget code speaks the page's language: Russian in the Russian edition
+# (<html lang="ru">), English elsewhere. Its words are its module's TEXT tables.
+
+#: Everything a widget shows or says: its text, its options, its aria-labels and titles.
+WORDS_SHOWN = """el => [el.innerText,
+  ...Array.from(el.querySelectorAll('option')).map(o => o.textContent),
+  ...Array.from(el.querySelectorAll('[aria-label]')).map(e => e.getAttribute('aria-label')),
+  ...Array.from(el.querySelectorAll('[title]')).map(e => e.getAttribute('title'))].join('\\n')"""
+
+
+def _english_left(page, kinds) -> list[str]:
+    from widget_words import english_only, words
+
+    problems = []
+    for kind in kinds:
+        widget = page.locator(f".{kind}").first
+        assert widget.count(), f"{kind}: not rendered"
+        shown = widget.evaluate(WORDS_SHOWN)
+        # PyTorch calls shown as code keep their keyword arguments: Conv2d(…, stride=2, padding=1)
+        left = words(re.sub(r"\b\w+=", "", shown)) & english_only(kind)
+        if left:
+            problems.append(f"{kind}: English words on a Russian page: {sorted(left)[:12]}")
+        if not re.search("[а-яё]", shown, re.I):
+            problems.append(f"{kind}: no Russian text")
+    return problems
+
+
+def test_widgets_speak_russian_in_the_russian_edition(browser, base_url):
+    """On the Russian gallery every widget renders in Russian: no English word of its English
+    texts in what it shows (text, options, aria-labels, titles), also after a refused entry,
+    whose message is Russian; the network explorer too, on the Russian LeNet chapter."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log = PageLog(page, base_url)
+    page.goto(f"{base_url}/ru/book/widgets.html", wait_until="networkidle")
+    assert page.evaluate("document.documentElement.lang") == "ru"
+    page.wait_for_function(f"document.querySelectorAll('.cnnw').length >= {len(KINDS)}", timeout=30000)
+    problems = _english_left(page, KINDS)
+    widget = page.locator(".cnnw-conv-arithmetic").first
+    field = widget.locator('input[data-trait="stride_h"]')
+    field.fill("0")
+    field.dispatch_event("change")
+    message = widget.locator(".cnnw-msg:visible").inner_text()
+    assert "0" in message and re.search("[а-яё]", message), message
+    problems += _english_left(page, ["cnnw-conv-arithmetic"])
+    page.goto(f"{base_url}/ru/book/part2/01_lenet.html", wait_until="networkidle")
+    page.wait_for_selector(".cnnw-network .cnnw-prob", timeout=30000)
+    page.locator(".cnnw-network canvas.cnnw-map").first.hover()  # the unit's text
+    problems += _english_left(page, ["cnnw-network"])
+    problems += log.failures
+    page.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_widgets_speak_english_in_the_english_book(gallery):
+    """The English page shows the English texts (and no Russian)."""
+    from widget_words import english_only, words
+
+    page, errors = gallery
+    assert page.evaluate("document.documentElement.lang") == "en"
+    for kind in KINDS:
+        shown = page.locator(f".{kind}").first.evaluate(WORDS_SHOWN)
+        assert not re.search("[а-яё]", shown, re.I), kind
+        assert len(words(shown) & english_only(kind)) >= 5, kind
     assert not errors, errors

@@ -680,3 +680,28 @@ def test_notebooks_embed_the_current_widget_code():
                 stale.append(path.relative_to(ROOT).as_posix())
     assert seen >= 6  # the gallery at least
     assert not stale, f"re-run these notebooks, their widgets are out of date: {sorted(set(stale))}"
+
+
+# ---------------------------------------------------------------- the widgets' words in two languages
+def test_widget_texts_have_english_and_russian_alike():
+    """Every module's TEXT tables (cnncourse/widgets/_i18n.js) have the same keys in English and
+    Russian, a text is a function in both or in neither (taking the same arguments), a Russian
+    text is Russian (Cyrillic) unless it is the English one (a name such as "max (MaxPool2d)"),
+    and every key the module asks for with t("...") is in its table."""
+    from widget_words import WIDGETS, tables, words
+
+    problems = []
+    for name, entry in tables().items():
+        if entry["keys"]["en"] != entry["keys"]["ru"]:
+            problems.append(f"{name}: keys differ: {set(entry['keys']['en']) ^ set(entry['keys']['ru'])}")
+        problems += [f"{name}: {key} takes {a} in English, {b} in Russian"
+                     for key, (a, b) in entry["arity"].items() if a != b]
+        for en, ru in zip(entry["texts"]["en"], entry["texts"]["ru"]):
+            if ru != en and words(en) and not re.search("[а-яё]", ru, re.I):
+                problems.append(f"{name}: not Russian: {ru!r}")
+        source = (WIDGETS / f"{name}.js").read_text()
+        asked = set(re.findall(r'\bt\("([^"]+)"', source)) | set(re.findall(r'\bct\(\)\("([^"]+)"', source))
+        problems += [f"{name}: t({k!r}) has no text" for k in sorted(asked - set(entry["keys"]["en"]))]
+        assert len(asked) >= 5, name  # the module does use its table
+    assert len(tables()) == 8
+    assert not problems, "\n".join(problems)

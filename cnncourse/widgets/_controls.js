@@ -2,6 +2,36 @@
 // the field, the model left as it was), legends, and arrow-key navigation. _base.py puts
 // _common.js and this file in front of each widget module that imports them.
 import { h, fmt } from "./_common.js";
+import { translator } from "./_i18n.js";
+
+// The controls' words (see _i18n.js): validation messages and the fields' names.
+export const CONTROLS_TEXT = {
+  en: {
+    notNumber: (s) => `“${s}” is not a number: type e.g. 2, -0.25 or 1/9`,
+    empty: "empty: type a number, e.g. 0",
+    tooLarge: (s) => `“${s}” is too large`,
+    divisionByZero: (s) => `“${s}”: division by zero`,
+    notWhole: (s, min, max) => `${s ? `“${s}”` : "empty"}: enter a whole number from ${min} to ${max}`,
+    cell: (name, row, col) => `${name} row ${row}, column ${col}`,
+    refusedCell: (row, col, error) => `row ${row}, column ${col}: ${error}; the previous value is kept`,
+    entry: "entry",
+    height: "height",
+    width: "width",
+  },
+  ru: {
+    notNumber: (s) => `«${s}» — не число: введите, например, 2, -0.25 (с точкой) или 1/9`,
+    empty: "пусто: введите число, например 0",
+    tooLarge: (s) => `«${s}» — слишком большое число`,
+    divisionByZero: (s) => `«${s}»: деление на ноль`,
+    notWhole: (s, min, max) => `${s ? `«${s}»` : "пусто"}: введите целое число от ${min} до ${max}`,
+    cell: (name, row, col) => `${name}, строка ${row}, столбец ${col}`,
+    refusedCell: (row, col, error) => `строка ${row}, столбец ${col}: ${error}; прежнее значение сохранено`,
+    entry: "элемент",
+    height: "высота",
+    width: "ширина",
+  },
+};
+const ct = () => translator(CONTROLS_TEXT);  // the page's language (English in Node)
 
 // A number typed by a reader: an integer, a decimal (-0.25, .5, 1e-3) or a fraction of two
 // such numbers (1/9, -1/8, 3 / 4). Returns {ok: true, value} or {ok: false, error}.
@@ -9,19 +39,20 @@ export function parseNumber(text) {
   const s = String(text).trim().replace(/\u2212/g, "-");  // − (the minus sign) as -
   const num = "[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?";
   const m = s.match(new RegExp(`^(${num})(?:\\s*/\\s*(${num}))?$`));
-  if (!m) return { ok: false, error: s ? `“${s}” is not a number: type e.g. 2, -0.25 or 1/9` : "empty: type a number, e.g. 0" };
+  const t = ct();
+  if (!m) return { ok: false, error: s ? t("notNumber", s) : t("empty") };
   const a = Number(m[1]);
-  if (m[2] === undefined) return Number.isFinite(a) ? { ok: true, value: a } : { ok: false, error: `“${s}” is too large` };
+  if (m[2] === undefined) return Number.isFinite(a) ? { ok: true, value: a } : { ok: false, error: t("tooLarge", s) };
   const b = Number(m[2]);
-  if (b === 0) return { ok: false, error: `“${s}”: division by zero` };
+  if (b === 0) return { ok: false, error: t("divisionByZero", s) };
   const v = a / b;
-  return Number.isFinite(v) ? { ok: true, value: v } : { ok: false, error: `“${s}” is too large` };
+  return Number.isFinite(v) ? { ok: true, value: v } : { ok: false, error: t("tooLarge", s) };
 }
 
 // A whole number typed in a field that takes min..max: {ok, value} or {ok: false, error}.
 export function parseInteger(text, min, max) {
   const s = String(text).trim();
-  const wrong = { ok: false, error: `${s ? `“${s}”` : "empty"}: enter a whole number from ${min} to ${max}` };
+  const wrong = { ok: false, error: ct()("notWhole", s, min, max) };
   if (!/^[+-]?\d+$/.test(s)) return wrong;
   const v = Number(s);
   return v >= min && v <= max ? { ok: true, value: v } : wrong;
@@ -73,7 +104,7 @@ export function wholeField(aria, min, max, value, onValid) {
 }
 
 // Two whole-number fields on one line ("kernel 3 × 5"), with one message line under them.
-export function intPair(model, a, b, label, min, max, names = ["height", "width"]) {
+export function intPair(model, a, b, label, min, max, names = [ct()("height"), ct()("width")]) {
   const fa = intField(model, a, "", min, max, { aria: `${label}, ${names[0]}` });
   const fb = intField(model, b, "", min, max, { aria: `${label}, ${names[1]}` });
   return h("div", { class: "cnnw-pair" }, h("span", { text: label }), fa, h("span", { text: "×" }), fb);
@@ -82,7 +113,8 @@ export function intPair(model, a, b, label, min, max, names = ["height", "width"
 // An editable table of numbers (decimals or fractions). onChange(row, col, value) is called
 // for each valid entry; an invalid one is marked, explained under the table, and not used.
 // shown(row, col, value) gives the text of a cell (default: the value, 4 decimals).
-export function numberGrid(matrix, onChange, { name = "entry", shown = (a, b, v) => fmt(v, 4) } = {}) {
+export function numberGrid(matrix, onChange, { name = ct()("entry"), shown = (a, b, v) => fmt(v, 4) } = {}) {
+  const t = ct();
   const table = h("table", { class: "cnnw-grid cnnw-kernel" });
   const msg = message();
   msg.classList.add("cnnw-msg-block");
@@ -91,12 +123,12 @@ export function numberGrid(matrix, onChange, { name = "entry", shown = (a, b, v)
     const tr = h("tr", {});
     row.forEach((v, b) => {
       const input = h("input", { type: "text", inputmode: "decimal", size: "5",
-        "aria-label": `${name} row ${a + 1}, column ${b + 1}` });
+        "aria-label": t("cell", name, a + 1, b + 1) });
       input.value = shown(a, b, v);
       input.addEventListener("change", () => {
         const r = parseNumber(input.value);
         if (r.ok) bad.delete(`${a},${b}`); else bad.add(`${a},${b}`);
-        setInvalid(input, msg, r.ok ? (bad.size ? msg.textContent : "") : `row ${a + 1}, column ${b + 1}: ${r.error}; the previous value is kept`);
+        setInvalid(input, msg, r.ok ? (bad.size ? msg.textContent : "") : t("refusedCell", a + 1, b + 1, r.error));
         if (r.ok) onChange(a, b, r.value, input.value.trim());
       });
       tr.append(h("td", {}, input));

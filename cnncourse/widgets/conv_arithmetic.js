@@ -3,6 +3,54 @@
 // and PyTorch's own refusals.
 import { h, checkInput, floorDiv, colours } from "./_common.js";
 import { intField, intPair, legend, arrowKeys, clamp } from "./_controls.js";
+import { translator, plural } from "./_i18n.js";
+
+// The widget's words (see _i18n.js); PyTorch's refusals are quoted as PyTorch words them.
+export const TEXT = {
+  en: {
+    input: "input H × W", channels: "channels in, out", in: "in", out: "out", groups: "groups",
+    kernel: "kernel", stride: "stride", padding: "padding", dilation: "dilation",
+    transposed: " transposed (ConvTranspose2d)",
+    typeHint: "Type a value, or use a field's steppers or its ↑ ↓ keys.",
+    pause: "❚❚ pause", play: "▶ play",
+    keyInput: "input", keyPadding: "padding (transposed: also inserted zeros)", keyWindow: "the window",
+    keyOutput: "output", keyCell: "the output cell it computes",
+    pointHint: "Point at an output cell, or click the picture and move with the arrow keys.",
+    groupsText: (shape, weights, biases, g, gin, gout) => `weight ${shape}: ${weights} weights (+ ${biases} biases). ` +
+      "The map: which input channels (columns) each output channel (rows) sees; " +
+      `${g} group${g > 1 ? "s" : ""} of ${gin} → ${gout}.`,
+    refuses: (type, error) => `PyTorch refuses: ${type}: ${error}`,
+    rows: (a, b, n) => `rows ${a}–${b} of ${n}`, columns: (a, b, n) => `columns ${a}–${b} of ${n}`,
+    largeLayer: "Large layer, drawn in part (it follows the window)",
+    frame: "frame", paddedInput: "padded input", output: "output",
+    covers: (i, j, n) => `output (${i}, ${j}): the window covers ${n} input cell${n === 1 ? "" : "s"}`,
+    cellAria: (i, j, ho, wo) => `Output cell (${i}, ${j}) of ${ho}×${wo}; arrow keys move it.`,
+    slidingWindow: "the sliding window",
+    floorNote: (n) => ` (the last ${n} padded row${n > 1 ? "s" : ""}/column${n > 1 ? "s" : ""} are never the start of a window: floor)`,
+  },
+  ru: {
+    input: "вход H × W", channels: "каналы вх., вых.", in: "вход", out: "выход", groups: "группы",
+    kernel: "ядро", stride: "шаг", padding: "отступ", dilation: "расширение ядра",
+    transposed: " транспонированная (ConvTranspose2d)",
+    typeHint: "Введите значение или пользуйтесь стрелками поля и клавишами ↑ ↓.",
+    pause: "❚❚ пауза", play: "▶ пуск",
+    keyInput: "вход", keyPadding: "отступ (у транспонированной — и вставленные нули)", keyWindow: "окно",
+    keyOutput: "выход", keyCell: "клетка выхода, которую оно вычисляет",
+    pointHint: "Наведите указатель на клетку выхода или щёлкните по картинке и двигайтесь стрелками.",
+    groupsText: (shape, weights, biases, g, gin, gout) => `тензор весов ${shape}: ${weights} ${plural(weights, "вес", "веса", "весов")} ` +
+      `(+ ${biases} ${plural(biases, "смещение", "смещения", "смещений")}). ` +
+      "Карта: какие входные каналы (столбцы) видит каждый выходной канал (строки); " +
+      `${g} ${plural(g, "группа", "группы", "групп")} по ${gin} → ${gout}.`,
+    refuses: (type, error) => `PyTorch отказывает: ${type}: ${error}`,
+    rows: (a, b, n) => `строки ${a}–${b} из ${n}`, columns: (a, b, n) => `столбцы ${a}–${b} из ${n}`,
+    largeLayer: "Большой слой, нарисован частично (следуя за окном)",
+    frame: "эквивалентный вход", paddedInput: "вход с отступом", output: "выход",
+    covers: (i, j, n) => `выход (${i}, ${j}): окно накрывает ${n} ${plural(n, "клетку", "клетки", "клеток")} входа`,
+    cellAria: (i, j, ho, wo) => `Клетка выхода (${i}, ${j}) из ${ho}×${wo}; стрелки двигают её.`,
+    slidingWindow: "скользящее окно",
+    floorNote: (n) => ` (с ${plural(n, "последней", "последних", "последних")} ${n} ${plural(n, "строки", "строк", "строк")}/${plural(n, "столбца", "столбцов", "столбцов")} с отступом окно никогда не начинается: округление вниз)`,
+  },
+};
 
 export const FIELDS = ["height", "width", "in_channels", "out_channels", "kernel_h", "kernel_w",
   "stride_h", "stride_w", "padding_h", "padding_w", "dilation_h", "dilation_w", "groups",
@@ -51,7 +99,7 @@ export function convCheck(c) {
 }
 
 // The size formula along one axis, worked out with the numbers, as text.
-export function formula(c, axis) {
+export function formula(c, axis, t = translator(TEXT)) {
   const [n, k, s, p, d, op] = axis === "h"
     ? [c.height, c.kernel_h, c.stride_h, c.padding_h, c.dilation_h, c.output_padding_h]
     : [c.width, c.kernel_w, c.stride_w, c.padding_w, c.dilation_w, c.output_padding_w];
@@ -65,7 +113,7 @@ export function formula(c, axis) {
   const v = floorDiv(num, s) + 1;
   const rest = num - floorDiv(num, s) * s;
   return `${name}_out = ⌊(${name}_in + 2p − d(k − 1) − 1)/s⌋ + 1 = ⌊(${n} + 2·${p} − ${d}·(${k} − 1) − 1)/${s}⌋ + 1` +
-    ` = ⌊${num}/${s}⌋ + 1 = ${v}` + (rest > 0 && num >= 0 ? ` (the last ${rest} padded row${rest > 1 ? "s" : ""}/column${rest > 1 ? "s" : ""} are never the start of a window: floor)` : "");
+    ` = ⌊${num}/${s}⌋ + 1 = ${v}` + (rest > 0 && num >= 0 ? t("floorNote", rest) : "");
 }
 
 // The frame the window slides over, along one axis: for a convolution the padded input; for a
@@ -122,21 +170,22 @@ export function viewport(size, first, extent, span) {
 }
 
 function render({ model, el }) {
+  const t = translator(TEXT, el);
   const cfg = () => Object.fromEntries(FIELDS.map((f) => [f, model.get(f)]));
   const root = h("div", { class: "cnnw cnnw-conv-arithmetic" });
   const controls = h("div", { class: "cnnw-controls" },
-    intPair(model, "height", "width", "input H × W", 1, 128),
-    intPair(model, "in_channels", "out_channels", "channels in, out", 1, 64, ["in", "out"]),
-    intField(model, "groups", "groups", 1, 64),
-    intPair(model, "kernel_h", "kernel_w", "kernel", 1, 9),
-    intPair(model, "stride_h", "stride_w", "stride", 1, 6),
-    intPair(model, "padding_h", "padding_w", "padding", 0, 8),
-    intPair(model, "dilation_h", "dilation_w", "dilation", 1, 4),
-    checkInput(model, "transposed", " transposed (ConvTranspose2d)"),
+    intPair(model, "height", "width", t("input"), 1, 128),
+    intPair(model, "in_channels", "out_channels", t("channels"), 1, 64, [t("in"), t("out")]),
+    intField(model, "groups", t("groups"), 1, 64),
+    intPair(model, "kernel_h", "kernel_w", t("kernel"), 1, 9),
+    intPair(model, "stride_h", "stride_w", t("stride"), 1, 6),
+    intPair(model, "padding_h", "padding_w", t("padding"), 0, 8),
+    intPair(model, "dilation_h", "dilation_w", t("dilation"), 1, 4),
+    checkInput(model, "transposed", t("transposed")),
     intPair(model, "output_padding_h", "output_padding_w", "output_padding", 0, 5),
-    h("div", { class: "cnnw-hint", text: "Type a value, or use a field's steppers or its ↑ ↓ keys." }));
+    h("div", { class: "cnnw-hint", text: t("typeHint") }));
   const canvas = h("canvas", {});
-  const play = h("button", { type: "button", text: "❚❚ pause", "aria-pressed": "false" });
+  const play = h("button", { type: "button", text: t("pause"), "aria-pressed": "false", "data-role": "play" });
   const stepInfo = h("span", { class: "cnnw-caption" });
   const shownPart = h("div", { class: "cnnw-caption" });
   const status = h("div", { class: "cnnw-status", "aria-live": "polite" });
@@ -144,18 +193,18 @@ function render({ model, el }) {
   const groupsCanvas = h("canvas", { class: "cnnw-small" });
   const groupsText = h("div", { class: "cnnw-caption" });
   const col0 = colours(root);
-  const key = legend([[col0.input, "input"], [col0.pad, "padding (transposed: also inserted zeros)"],
-    [col0.window, "the window"], [col0.out, "output"], [col0.hot, "the output cell it computes"]]);
+  const key = legend([[col0.input, t("keyInput")], [col0.pad, t("keyPadding")],
+    [col0.window, t("keyWindow")], [col0.out, t("keyOutput")], [col0.hot, t("keyCell")]]);
   const view = h("div", { class: "cnnw-view" }, status, canvas, key,
     h("div", {}, play, " ", stepInfo), shownPart,
-    h("div", { class: "cnnw-hint", text: "Point at an output cell, or click the picture and move with the arrow keys." }),
+    h("div", { class: "cnnw-hint", text: t("pointHint") }),
     math, h("div", { class: "cnnw-row" }, groupsCanvas, groupsText));
   root.append(controls, view);
   el.appendChild(root);
 
   let step = 0, playing = true, hover = null, pinned = null, geom = null;
   const setPlaying = (on) => {
-    playing = on; play.textContent = playing ? "❚❚ pause" : "▶ play";
+    playing = on; play.textContent = playing ? t("pause") : t("play");
     play.setAttribute("aria-pressed", String(!playing));
   };
 
@@ -173,9 +222,8 @@ function render({ model, el }) {
     const wshape = c.transposed
       ? `(${c.in_channels}, ${c.out_channels / c.groups}, ${c.kernel_h}, ${c.kernel_w})`
       : `(${c.out_channels}, ${c.in_channels / c.groups}, ${c.kernel_h}, ${c.kernel_w})`;
-    groupsText.textContent = `weight ${wshape}: ${parameterCount(c)} weights (+ ${c.out_channels} biases). ` +
-      `The map: which input channels (columns) each output channel (rows) sees; ` +
-      `${c.groups} group${c.groups > 1 ? "s" : ""} of ${c.in_channels / c.groups} → ${c.out_channels / c.groups}.`;
+    groupsText.textContent = t("groupsText", wshape, parameterCount(c), c.out_channels, c.groups,
+      c.in_channels / c.groups, c.out_channels / c.groups);
   }
 
   // The output cell shown: under the pointer, chosen with the keys, or the animation's.
@@ -188,7 +236,7 @@ function render({ model, el }) {
     const col = colours(root);
     if (!r.ok) {
       root.classList.add("cnnw-refused");
-      status.textContent = `PyTorch refuses: ${r.type}: ${r.error}`;
+      status.textContent = t("refuses", r.type, r.error);
       math.textContent = ""; shownPart.textContent = "";
       canvas.style.display = "none"; key.style.display = "none"; geom = null;
       groupsCanvas.width = 1; groupsCanvas.height = 1; groupsText.textContent = "";
@@ -201,7 +249,7 @@ function render({ model, el }) {
     if (pinned && (pinned[0] >= ho || pinned[1] >= wo)) pinned = null;
     const layer = c.transposed ? "ConvTranspose2d" : "Conv2d";
     status.textContent = `${layer}: (1, ${c.in_channels}, ${c.height}, ${c.width}) → (1, ${co}, ${ho}, ${wo})`;
-    math.textContent = formula(c, "h") + "\n" + formula(c, "w");
+    math.textContent = formula(c, "h", t) + "\n" + formula(c, "w", t);
     drawGroups(c);
     const f = frame(c);
     const [i, j] = current(ho, wo);
@@ -234,16 +282,16 @@ function render({ model, el }) {
     ctx.font = `${Math.max(10, cell)}px sans-serif`;
     ctx.fillText("→", fw * cell + cell * 0.8, Math.min(fh, oh) * cell / 2 + cell / 2);
     geom = { ox, cell, ho, wo, or0, oc0, oh, ow };
-    const part = (a0, n, total, what) => (n < total ? `${what} ${a0}–${a0 + n - 1} of ${total}` : "");
+    const part = (a0, n, total, what) => (n < total ? t(what, a0, a0 + n - 1, total) : "");
     const shown = [part(fr0, fh, f.h.size, "rows"), part(fc0, fw, f.w.size, "columns")].filter(Boolean);
     const shownOut = [part(or0, oh, ho, "rows"), part(oc0, ow, wo, "columns")].filter(Boolean);
     shownPart.textContent = shown.length || shownOut.length
-      ? `Large layer, drawn in part (it follows the window): ${shown.length ? `${c.transposed ? "frame" : "padded input"} ${shown.join(", ")}` : ""}` +
-        `${shown.length && shownOut.length ? "; " : ""}${shownOut.length ? `output ${shownOut.join(", ")}` : ""}.`
+      ? `${t("largeLayer")}: ${shown.length ? `${c.transposed ? t("frame") : t("paddedInput")} ${shown.join(", ")}` : ""}` +
+        `${shown.length && shownOut.length ? "; " : ""}${shownOut.length ? `${t("output")} ${shownOut.join(", ")}` : ""}.`
       : "";
     const seen = windowCells(c, i, j).length;
-    stepInfo.textContent = `output (${i}, ${j}): the window covers ${seen} input cell${seen === 1 ? "" : "s"}`;
-    canvas.setAttribute("aria-label", `Output cell (${i}, ${j}) of ${ho}×${wo}; arrow keys move it.`);
+    stepInfo.textContent = t("covers", i, j, seen);
+    canvas.setAttribute("aria-label", t("cellAria", i, j, ho, wo));
   }
 
   canvas.addEventListener("mousemove", (e) => {
@@ -254,7 +302,7 @@ function render({ model, el }) {
     draw();
   });
   canvas.addEventListener("mouseleave", () => { hover = null; draw(); });
-  arrowKeys(canvas, "the sliding window", (di, dj) => {
+  arrowKeys(canvas, t("slidingWindow"), (di, dj) => {
     if (!geom) return;
     const [i, j] = current(geom.ho, geom.wo);
     pinned = [clamp(i + di, 0, geom.ho - 1), clamp(j + dj, 0, geom.wo - 1)];

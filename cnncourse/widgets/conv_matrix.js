@@ -3,16 +3,51 @@
 // transposed convolution. The highlighted row (or column) follows the cell under the pointer.
 import { h, checkInput, floorDiv, fmt, colours } from "./_common.js";
 import { intField, intPair, wholeField, numberGrid, legend, arrowKeys, clamp } from "./_controls.js";
+import { translator, plural } from "./_i18n.js";
+
+// The widget's words (see _i18n.js).
+export const TEXT = {
+  en: {
+    doesNotFit: (k, n) => `the kernel ${k} does not fit the padded input ${n}`,
+    kernelHeight: "kernel, height", kernelWidth: "kernel, width",
+    input: "input H × W", kernel: "kernel", stride: "stride", padding: "padding",
+    weightsHint: "Weights: a number (−1, 0.5) or a fraction (1/4), then Enter.",
+    transposed: " transposed: show Mᵀ (ConvTranspose2d)",
+    pointHint: "Point at an output cell or a row of the matrix, or click the tables and move with the arrow keys.",
+    weight: "kernel weight",
+    isProduct: (sizes, product, m, size) => `${sizes} is ${product}, ${m} of size ${size}`,
+    inputCount: "input x (1, 2, …)", inputX: "input x", outputY: "output y: point at a cell",
+    caption: (m, size, nz, n, nk, transposed, k, cell) => `${m}: ${size}, ${nz} of ${n} entries can be nonzero (sparse interactions), ` +
+      `each a copy of one of the ${nk} kernel weights (colour: which one). Highlighted: ${transposed ? "column" : "row"} ${k} of M, ` +
+      `the output cell ${cell}; the input cells it reads are highlighted.`,
+    selectedCell: "the selected output cell",
+  },
+  ru: {
+    doesNotFit: (k, n) => `ядро ${k} не помещается во вход с отступом ${n}`,
+    kernelHeight: "ядро, высота", kernelWidth: "ядро, ширина",
+    input: "вход H × W", kernel: "ядро", stride: "шаг", padding: "отступ",
+    weightsHint: "Веса: число (−1, 0.5 — с точкой) или дробь (1/4), затем Enter.",
+    transposed: " транспонированная: показать Mᵀ (ConvTranspose2d)",
+    pointHint: "Наведите указатель на клетку выхода или строку матрицы или щёлкните по таблицам и двигайтесь стрелками.",
+    weight: "вес ядра",
+    isProduct: (sizes, product, m, size) => `${sizes} — это ${product}, матрица ${m} размера ${size}`,
+    inputCount: "вход x (1, 2, …)", inputX: "вход x", outputY: "выход y: наведите на клетку",
+    caption: (m, size, nz, n, nk, transposed, k, cell) => `${m}: ${size}, ненулевыми могут быть ${nz} из ${n} ${plural(n, "элемента", "элементов", "элементов")} ` +
+      `(разреженные взаимодействия), каждый — копия одного из ${nk} ${plural(nk, "веса", "весов", "весов")} ядра (цвет — какого). ` +
+      `Подсвечен${transposed ? " столбец" : "а строка"} ${k} матрицы M — клетка выхода ${cell}; клетки входа, которые она читает, подсвечены.`,
+    selectedCell: "выбранная клетка выхода",
+  },
+};
 
 // Output size of the (direct) convolution along one axis.
 export const outLen = (n, k, s, p) => floorDiv(n + 2 * p - k, s) + 1;
 
 // The (H_out·W_out)×(H·W) matrix of F.conv2d(x, kernel, stride, padding) on an H×W input,
 // and for each entry the kernel index a·kw + b it holds (−1 for a structural zero).
-export function convMatrix(H, W, kernel, stride, padding) {
+export function convMatrix(H, W, kernel, stride, padding, t = translator(TEXT)) {
   const kh = kernel.length, kw = kernel[0].length;
   const ho = outLen(H, kh, stride, padding), wo = outLen(W, kw, stride, padding);
-  if (ho < 1 || wo < 1) return { ok: false, error: `the kernel ${kh}×${kw} does not fit the padded input ${H + 2 * padding}×${W + 2 * padding}` };
+  if (ho < 1 || wo < 1) return { ok: false, error: t("doesNotFit", `${kh}×${kw}`, `${H + 2 * padding}×${W + 2 * padding}`) };
   const matrix = [], which = [];
   for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
     const row = new Array(H * W).fill(0), src = new Array(H * W).fill(-1);
@@ -41,6 +76,7 @@ export const outputPadding = (n, k, s, p) => (n + 2 * p - k) - floorDiv(n + 2 * 
 const defaultInput = (H, W) => Array.from({ length: H }, (_, i) => Array.from({ length: W }, (_, j) => (i * W + j) % 5));
 
 function render({ model, el }) {
+  const t = translator(TEXT, el);
   const root = h("div", { class: "cnnw cnnw-conv-matrix" });
   const kernelBox = h("div", {});
   const resizeKernel = () => {
@@ -51,24 +87,24 @@ function render({ model, el }) {
     model.save_changes();
   };
   const k0 = model.get("kernel");
-  const khIn = wholeField("kernel, height", 1, 3, k0.length, resizeKernel);
-  const kwIn = wholeField("kernel, width", 1, 3, k0[0].length, resizeKernel);
+  const khIn = wholeField(t("kernelHeight"), 1, 3, k0.length, resizeKernel);
+  const kwIn = wholeField(t("kernelWidth"), 1, 3, k0[0].length, resizeKernel);
   khIn.input.dataset.role = "kernel-h"; kwIn.input.dataset.role = "kernel-w";
   const controls = h("div", { class: "cnnw-controls" },
-    intPair(model, "height", "width", "input H × W", 1, 5),
-    h("div", { class: "cnnw-pair" }, h("span", { text: "kernel" }), khIn.field, h("span", { text: "×" }), kwIn.field),
+    intPair(model, "height", "width", t("input"), 1, 5),
+    h("div", { class: "cnnw-pair" }, h("span", { text: t("kernel") }), khIn.field, h("span", { text: "×" }), kwIn.field),
     kernelBox,
-    h("div", { class: "cnnw-hint", text: "Weights: a number (−1, 0.5) or a fraction (1/4), then Enter." }),
-    intField(model, "stride", "stride", 1, 3),
-    intField(model, "padding", "padding", 0, 2),
-    checkInput(model, "transposed", " transposed: show Mᵀ (ConvTranspose2d)"));
+    h("div", { class: "cnnw-hint", text: t("weightsHint") }),
+    intField(model, "stride", t("stride"), 1, 3),
+    intField(model, "padding", t("padding"), 0, 2),
+    checkInput(model, "transposed", t("transposed")));
   const status = h("div", { class: "cnnw-status" });
   const grids = h("div", { class: "cnnw-row cnnw-wrap" });
   const canvas = h("canvas", {});
   const key = h("div", {});
   const caption = h("div", { class: "cnnw-caption", "aria-live": "polite" });
   root.append(controls, h("div", { class: "cnnw-view" }, status, grids,
-    h("div", { class: "cnnw-hint", text: "Point at an output cell or a row of the matrix, or click the tables and move with the arrow keys." }),
+    h("div", { class: "cnnw-hint", text: t("pointHint") }),
     canvas, key, caption));
   el.appendChild(root);
   let hover = 0, geom = null, kernelShape = "";
@@ -98,11 +134,11 @@ function render({ model, el }) {
       kernelBox.replaceChildren(numberGrid(kernel, (a, b, v, text) => {
         typed.set(`${a},${b}`, [text, v]);
         const k = model.get("kernel").map((r) => r.slice()); k[a][b] = v; model.set("kernel", k); model.save_changes();
-      }, { name: "kernel weight", shown: shownWeight }));
+      }, { name: t("weight"), shown: shownWeight }));
     } else kernelBox.querySelectorAll("tr").forEach((tr, a) => tr.querySelectorAll("input").forEach((input, b) => {
       if (input !== document.activeElement && !input.classList.contains("cnnw-invalid")) input.value = shownWeight(a, b, kernel[a][b]);
     }));
-    const r = convMatrix(H, W, kernel, s, p);
+    const r = convMatrix(H, W, kernel, s, p, t);
     grids.replaceChildren();
     if (!r.ok) { status.textContent = r.error; canvas.width = 1; canvas.height = 1; caption.textContent = ""; key.replaceChildren(); geom = null; return; }
     const { outHeight: ho, outWidth: wo } = r;
@@ -116,11 +152,13 @@ function render({ model, el }) {
     const reshape = (flat, w) => Array.from({ length: flat.length / w }, (_, i) => flat.slice(i * w, (i + 1) * w));
     const op = [outputPadding(H, kernel.length, s, p), outputPadding(W, kernel[0].length, s, p)];
     status.textContent = T
-      ? `ConvTranspose2d(1, 1, (${kernel.length}, ${kernel[0].length}), stride=${s}, padding=${p}, output_padding=(${op.join(", ")})): ${ho}×${wo} → ${H}×${W} is y = Mᵀ·x, Mᵀ of size ${H * W}×${ho * wo}`
-      : `Conv2d(1, 1, (${kernel.length}, ${kernel[0].length}), stride=${s}, padding=${p}): ${H}×${W} → ${ho}×${wo} is y = M·x, M of size ${ho * wo}×${H * W}`;
+      ? `ConvTranspose2d(1, 1, (${kernel.length}, ${kernel[0].length}), stride=${s}, padding=${p}, output_padding=(${op.join(", ")})): ` +
+        t("isProduct", `${ho}×${wo} → ${H}×${W}`, "y = Mᵀ·x", "Mᵀ", `${H * W}×${ho * wo}`)
+      : `Conv2d(1, 1, (${kernel.length}, ${kernel[0].length}), stride=${s}, padding=${p}): ` +
+        t("isProduct", `${H}×${W} → ${ho}×${wo}`, "y = M·x", "M", `${ho * wo}×${H * W}`);
     const onEnter = (k) => { hover = k; draw(); };
-    grids.append(table(T ? "input x (1, 2, …)" : "input x", reshape(v, inW), inputsUsed, null, "cnnw-in"),
-      table(`output y: point at a cell`, reshape(y, outW), new Set([hover]), onEnter, "cnnw-out"));
+    grids.append(table(T ? t("inputCount") : t("inputX"), reshape(v, inW), inputsUsed, null, "cnnw-in"),
+      table(t("outputY"), reshape(y, outW), new Set([hover]), onEnter, "cnnw-out"));
     // The matrix, drawn on a canvas: row `hover` highlighted; entries coloured by the kernel
     // weight they hold (the same weight everywhere: parameter sharing).
     const rows = M.length, cols = M[0].length;
@@ -152,16 +190,15 @@ function render({ model, el }) {
     key.replaceChildren(legend(kernel.flatMap((row, a) => row.map((w, b) =>
       [`hsla(${Math.round(360 * (a * kernel[0].length + b) / nk)}, 70%, 55%, 0.75)`, `w[${a},${b}] = ${fmt(w, 3)}`]))));
     const nz = which.flat().filter((k) => k >= 0).length;
-    caption.textContent = `${T ? "Mᵀ" : "M"}: ${rows}×${cols}, ${nz} of ${rows * cols} entries can be nonzero (sparse interactions), ` +
-      `each a copy of one of the ${nk} kernel weights (colour: which one). Highlighted: ${T ? "column" : "row"} ${hover} of M, ` +
-      `the output cell (${Math.floor(hover / outW)}, ${hover % outW}); the input cells it reads are highlighted.`;
+    caption.textContent = t("caption", T ? "Mᵀ" : "M", `${rows}×${cols}`, nz, rows * cols, nk, T, hover,
+      `(${Math.floor(hover / outW)}, ${hover % outW})`);
   }
   canvas.addEventListener("mousemove", (e) => {
     if (!geom) return;
     const i = Math.floor(e.offsetY * canvas.height / canvas.clientHeight / geom.cell);  // offset: inside the border
     if (i >= 0 && i < geom.rows && i !== hover) { hover = i; draw(); }
   });
-  arrowKeys(grids, "the selected output cell", (di, dj) => {
+  arrowKeys(grids, t("selectedCell"), (di, dj) => {
     if (!geom) return;
     const w = geom.outW, n = geom.rows;
     const i = clamp(Math.floor(hover / w) + di, 0, Math.floor((n - 1) / w)), j = clamp(hover % w + dj, 0, w - 1);

@@ -3,6 +3,67 @@
 // and, for rank 1, its separable factors.
 import { h, selectInput, fmt, decodeBase64 } from "./_common.js";
 import { numberGrid, legend, arrowKeys, clamp } from "./_controls.js";
+import { translator } from "./_i18n.js";
+
+// The widget's words (see _i18n.js); the presets' names are the lecture's (cnncourse.lecture).
+export const TEXT = {
+  en: {
+    "preset.identity": "identity", "preset.blur": "blur", "preset.sharpen": "sharpen",
+    "preset.top sobel": "top sobel", "preset.bottom sobel": "bottom sobel", "preset.left sobel": "left sobel",
+    "preset.right sobel": "right sobel", "preset.outline": "outline", "preset.custom": "custom", "preset.edited": "edited",
+    kernelHeight: "kernel height", kernelWidth: "kernel width",
+    arithChannel: "channel of the arithmetic", arithOf: "arithmetic of", red: "red", green: "green", blue: "blue",
+    kernel: "kernel", size: "size",
+    editHint: "Edit a weight: a number (−2, 0.25) or a fraction (1/9), then Enter.",
+    padding: "padding", none: "none (valid)", sameSize: (mode) => `${mode} (same size)`,
+    image: "image", grayscale: "grayscale", rgb: "RGB, channel by channel",
+    showOutput: "show output", clipped: "clipped to 0–255", rescaled: "rescaled min–max",
+    keyWindow: "the kernel's window on the input", keyPixel: "the output pixel it gives",
+    pointHint: "Point at a pixel of either picture, or click one and move with the arrow keys (Shift: 5 pixels).",
+    weight: "kernel weight", sumOfProducts: "the sum of the products",
+    arithCaption: (i, j, channel, r0, r1, c0, c1, padded) => `Output pixel (row ${i}, column ${j})${channel}: ` +
+      `the input under the window (rows ${r0}–${r1}, columns ${c0}–${c1}${padded ? `; italic: ${padded} padding` : ""}), times the kernel, summed:`,
+    input: "input", products: "products",
+    shownAs: (v, clip) => `shown as ${v} (${clip ? "clipped to 0–255" : "rescaled min–max to 0–255"})`,
+    inputAria: (i, j) => `input photo; selected pixel row ${i}, column ${j}; arrow keys move it`,
+    outputAria: (i, j) => `output; selected pixel row ${i}, column ${j}; arrow keys move it`,
+    rank: (r) => `rank ${r}`,
+    separable: (u, v, kh, kw) => `: separable, K = u·vᵀ with u = [${u}]ᵀ, v = [${v}]: a ${kh}×1 then a 1×${kw} convolution`,
+    zeroKernel: ": the zero kernel", notSeparable: ": not separable (only rank-1 kernels are)",
+    sumOfWeights: (s) => `. Sum of the weights: ${s}.`,
+    sizes: (a, b, lo, hi) => `input ${a} → output ${b}; output values from ${lo} to ${hi}`,
+    doesNotFit: (k, n) => `The ${k} kernel does not fit the ${n} input without padding.`,
+    selectedPixel: "the selected pixel",
+  },
+  ru: {
+    "preset.identity": "тождественное", "preset.blur": "размытие", "preset.sharpen": "резкость",
+    "preset.top sobel": "Собель сверху", "preset.bottom sobel": "Собель снизу", "preset.left sobel": "Собель слева",
+    "preset.right sobel": "Собель справа", "preset.outline": "контур", "preset.custom": "«custom» из лекции", "preset.edited": "изменённое",
+    kernelHeight: "высота ядра", kernelWidth: "ширина ядра",
+    arithChannel: "канал для арифметики", arithOf: "арифметика канала", red: "красный", green: "зелёный", blue: "синий",
+    kernel: "ядро", size: "размер",
+    editHint: "Измените вес: число (−2, 0.25 — с точкой) или дробь (1/9), затем Enter.",
+    padding: "отступ", none: "без отступа (valid)", sameSize: (mode) => `${mode} (размер сохраняется)`,
+    image: "изображение", grayscale: "в градациях серого", rgb: "RGB, канал за каналом",
+    showOutput: "выход", clipped: "обрезанный до 0–255", rescaled: "растянутый min–max",
+    keyWindow: "окно ядра на входе", keyPixel: "пиксель выхода, который оно даёт",
+    pointHint: "Наведите указатель на пиксель любой из картинок или щёлкните по нему и двигайтесь стрелками (с Shift — на 5 пикселей).",
+    weight: "вес ядра", sumOfProducts: "сумма произведений",
+    arithCaption: (i, j, channel, r0, r1, c0, c1, padded) => `Пиксель выхода (строка ${i}, столбец ${j})${channel}: ` +
+      `вход под окном (строки ${r0}–${r1}, столбцы ${c0}–${c1}${padded ? `; курсив: отступ ${padded}` : ""}), умноженный на ядро и просуммированный:`,
+    input: "вход", products: "произведения",
+    shownAs: (v, clip) => `показан как ${v} (${clip ? "обрезан до 0–255" : "растянут min–max до 0–255"})`,
+    inputAria: (i, j) => `входная фотография; выбран пиксель: строка ${i}, столбец ${j}; стрелки двигают его`,
+    outputAria: (i, j) => `выход; выбран пиксель: строка ${i}, столбец ${j}; стрелки двигают его`,
+    rank: (r) => `ранг ${r}`,
+    separable: (u, v, kh, kw) => `: сепарабельное, K = u·vᵀ, где u = [${u}]ᵀ, v = [${v}]: свёртка ${kh}×1, затем 1×${kw}`,
+    zeroKernel: ": нулевое ядро", notSeparable: ": не сепарабельное (сепарабельны только ядра ранга 1)",
+    sumOfWeights: (s) => `. Сумма весов: ${s}.`,
+    sizes: (a, b, lo, hi) => `вход ${a} → выход ${b}; значения выхода от ${lo} до ${hi}`,
+    doesNotFit: (k, n) => `Ядро ${k} не помещается во вход ${n} без отступа.`,
+    selectedPixel: "выбранный пиксель",
+  },
+};
 
 export const MODES = ["zeros", "reflect", "replicate", "circular", "valid"];
 
@@ -135,15 +196,17 @@ export function pixelArithmetic(pixels, H, W, C, kernel, mode, i, j, c = 0) {
 }
 
 function render({ model, el }) {
+  const t = translator(TEXT, el);
+  const presetName = (name) => (`preset.${name}` in TEXT.en ? t(`preset.${name}`) : name);
   const H = model.get("height"), W = model.get("width");
   const rgb = decodePixels(model.get("rgb")), gray = decodePixels(model.get("gray"));
   const presets = model.get("presets");
   const root = h("div", { class: "cnnw cnnw-kernel-playground" });
   const presetSel = h("select", {});
   presetSel.dataset.trait = "preset";
-  for (const name of [...Object.keys(presets), "edited"]) presetSel.append(h("option", { value: name, text: name }));
+  for (const name of [...Object.keys(presets), "edited"]) presetSel.append(h("option", { value: name, text: presetName(name) }));
   const sizeSel = (axis) => {
-    const s = h("select", { "aria-label": `kernel ${axis === "h" ? "height" : "width"}` });
+    const s = h("select", { "aria-label": t(axis === "h" ? "kernelHeight" : "kernelWidth") });
     s.dataset.role = `kernel-${axis}`;
     for (let k = 1; k <= 7; k++) s.append(h("option", { value: String(k), text: String(k) }));
     return s;
@@ -151,25 +214,25 @@ function render({ model, el }) {
   const khSel = sizeSel("h"), kwSel = sizeSel("w");
   const table = h("div", {});
   const info = h("div", { class: "cnnw-caption" });
-  const channelSel = h("select", { "aria-label": "channel of the arithmetic" });
-  for (const [v, t] of [["0", "red"], ["1", "green"], ["2", "blue"]]) channelSel.append(h("option", { value: v, text: t }));
-  const channelBox = h("label", {}, h("span", { text: "arithmetic of" }), channelSel);
+  const channelSel = h("select", { "aria-label": t("arithChannel") });
+  for (const [v, name] of [["0", "red"], ["1", "green"], ["2", "blue"]]) channelSel.append(h("option", { value: v, text: t(name) }));
+  const channelBox = h("label", {}, h("span", { text: t("arithOf") }), channelSel);
   const controls = h("div", { class: "cnnw-controls" },
-    h("label", {}, h("span", { text: "kernel" }), presetSel),
-    h("label", {}, h("span", { text: "size" }), khSel, "×", kwSel),
+    h("label", {}, h("span", { text: t("kernel") }), presetSel),
+    h("label", {}, h("span", { text: t("size") }), khSel, "×", kwSel),
     table,
-    h("div", { class: "cnnw-hint", text: "Edit a weight: a number (−2, 0.25) or a fraction (1/9), then Enter." }),
-    selectInput(model, "padding_mode", "padding", MODES.map((m) => [m, m === "valid" ? "none (valid)" : `${m} (same size)`])),
-    selectInput(model, "color", "image", [["gray", "grayscale"], ["rgb", "RGB, channel by channel"]]),
-    selectInput(model, "display", "show output", [["clip", "clipped to 0–255"], ["rescale", "rescaled min–max"]]),
+    h("div", { class: "cnnw-hint", text: t("editHint") }),
+    selectInput(model, "padding_mode", t("padding"), MODES.map((m) => [m, m === "valid" ? t("none") : t("sameSize", m)])),
+    selectInput(model, "color", t("image"), [["gray", t("grayscale")], ["rgb", t("rgb")]]),
+    selectInput(model, "display", t("showOutput"), [["clip", t("clipped")], ["rescale", t("rescaled")]]),
     channelBox, info);
   const inCanvas = h("canvas", {}), outCanvas = h("canvas", { class: "cnnw-output" });
   const caption = h("div", { class: "cnnw-caption" });
   const arith = h("div", { class: "cnnw-arith", "aria-live": "polite" });
-  const key = legend([[{ outline: "#ff8c00" }, "the kernel's window on the input"], [{ outline: "#ff8c00" }, "the output pixel it gives"]]);
+  const key = legend([[{ outline: "#ff8c00" }, t("keyWindow")], [{ outline: "#ff8c00" }, t("keyPixel")]]);
   const view = h("div", { class: "cnnw-view" },
     h("div", { class: "cnnw-row cnnw-wrap" }, inCanvas, outCanvas), key, caption,
-    h("div", { class: "cnnw-hint", text: "Point at a pixel of either picture, or click one and move with the arrow keys (Shift: 5 pixels)." }),
+    h("div", { class: "cnnw-hint", text: t("pointHint") }),
     arith);
   root.append(controls, view);
   el.appendChild(root);
@@ -207,7 +270,7 @@ function render({ model, el }) {
       k[a][b] = x;
       typed.set(`${a},${b}`, [text, x]);
       model.set("preset", "edited"); model.set("kernel", k); model.save_changes();
-    }, { name: "kernel weight", shown: shownWeight }));
+    }, { name: t("weight"), shown: shownWeight }));
   }
   function shownWeight(a, b, v) {
     const t = typed.get(`${a},${b}`);
@@ -244,23 +307,23 @@ function render({ model, el }) {
     const r = pixelArithmetic(src, H, W, C, kernel, mode, i, j, c);
     const v = out.values[(i * out.width + j) * C + c];
     const pads = (a, b) => r.from[a][b] === null || r.from[a][b][0] !== r.top + a || r.from[a][b][1] !== r.left + b;
-    const cname = C === 1 ? "" : ` (${["red", "green", "blue"][c]})`;
+    const cname = C === 1 ? "" : ` (${t(["red", "green", "blue"][c])})`;
     const padded = r.values.some((row, a) => row.some((_, b) => pads(a, b)));
     const kw = kernel[0].length;
     const weight = (a, b) => { const t = shownWeight(a, b, kernel[a][b]); return /^[\d.]+$/.test(t) ? t : `(${t})`; };
     const terms = kernel.flat().length <= 9
       ? kernel.flat().map((k, n) => `${weight(Math.floor(n / kw), n % kw)}·${r.values[Math.floor(n / kw)][n % kw] ?? 0}`).join(" + ") + " = "
-      : "the sum of the products = ";
+      : `${t("sumOfProducts")} = `;
     arith.replaceChildren(
-      h("div", { class: "cnnw-caption", text: `Output pixel (row ${i}, column ${j})${cname}: the input under the window (rows ${r.top}–${r.top + kernel.length - 1}, columns ${r.left}–${r.left + kw - 1}${padded ? `; italic: ${mode} padding` : ""}), times the kernel, summed:` }),
+      h("div", { class: "cnnw-caption", text: t("arithCaption", i, j, cname, r.top, r.top + kernel.length - 1, r.left, r.left + kw - 1, padded ? mode : "") }),
       h("div", { class: "cnnw-row" },
-        h("div", {}, h("div", { text: "input" }), small(r.values, "cnnw-arith-in", pads)),
+        h("div", {}, h("div", { text: t("input") }), small(r.values, "cnnw-arith-in", pads)),
         h("span", { text: "×" }),
-        h("div", {}, h("div", { text: "kernel" }), small(kernel, "cnnw-arith-k", null, (a, b, v) => shownWeight(a, b, v))),
+        h("div", {}, h("div", { text: t("kernel") }), small(kernel, "cnnw-arith-k", null, (a, b, v) => shownWeight(a, b, v))),
         h("span", { text: "→" }),
-        h("div", {}, h("div", { text: "products" }), small(r.products, "cnnw-arith-p", pads))),
+        h("div", {}, h("div", { text: t("products") }), small(r.products, "cnnw-arith-p", pads))),
       h("div", { class: "cnnw-arith-sum", text: `${terms}${fmt(r.sum, 4)}` +
-        ` → shown as ${bytes[(i * out.width + j) * C + c]} (${model.get("display") === "clip" ? "clipped to 0–255" : "rescaled min–max to 0–255"})` }));
+        ` → ${t("shownAs", bytes[(i * out.width + j) * C + c], model.get("display") === "clip")}` }));
     if (Math.abs(r.sum - v) > 1e-9 * Math.max(1, Math.abs(v))) arith.append(h("div", { text: `(convolve: ${v})` }));
   }
 
@@ -278,8 +341,8 @@ function render({ model, el }) {
     paint(inCanvas, src, H, W, C, out.height ? [i - top, i - top + kernel.length - 1, j - left, j - left + kernel[0].length - 1] : null);
     const bytes = toBytes(out.values, model.get("display"));
     paint(outCanvas, bytes, out.height, out.width, C, out.height ? [i, i, j, j] : null);
-    inCanvas.setAttribute("aria-label", `input photo; selected pixel row ${i}, column ${j}; arrow keys move it`);
-    outCanvas.setAttribute("aria-label", `output; selected pixel row ${i}, column ${j}; arrow keys move it`);
+    inCanvas.setAttribute("aria-label", t("inputAria", i, j));
+    outCanvas.setAttribute("aria-label", t("outputAria", i, j));
     // The weights' table: rebuilt when the kernel's size changes; otherwise its fields are
     // updated in place (keyboard focus and an invalid entry's message stay where they are).
     const shape = `${kernel.length}x${kernel[0].length}`;
@@ -289,17 +352,14 @@ function render({ model, el }) {
     }));
     const r = rank(kernel), sep = separable(kernel);
     const sum = kernel.flat().reduce((s, x) => s + x, 0);
-    info.textContent = `rank ${r}` + (sep
-      ? `: separable, K = u·vᵀ with u = [${sep.column.map((x) => fmt(x, 4)).join(", ")}]ᵀ, ` +
-        `v = [${sep.row.map((x) => fmt(x, 4)).join(", ")}]: a ${kernel.length}×1 then a 1×${kernel[0].length} convolution`
-      : (r === 0 ? ": the zero kernel" : ": not separable (only rank-1 kernels are)")) +
-      `. Sum of the weights: ${fmt(sum, 4)}.`;
+    info.textContent = t("rank", r) + (sep
+      ? t("separable", sep.column.map((x) => fmt(x, 4)).join(", "), sep.row.map((x) => fmt(x, 4)).join(", "), kernel.length, kernel[0].length)
+      : (r === 0 ? t("zeroKernel") : t("notSeparable"))) + t("sumOfWeights", fmt(sum, 4));
     let lo = Infinity, hi = -Infinity;
     for (const v of out.values) { if (v < lo) lo = v; if (v > hi) hi = v; }
-    caption.textContent = `input ${H}×${W}${isGray ? "" : "×3"} → output ${out.height}×${out.width}` +
-      `${isGray ? "" : "×3"}; output values from ${fmt(lo, 1)} to ${fmt(hi, 1)}`;
+    caption.textContent = t("sizes", `${H}×${W}${isGray ? "" : "×3"}`, `${out.height}×${out.width}${isGray ? "" : "×3"}`, fmt(lo, 1), fmt(hi, 1));
     if (out.height) showArithmetic(src, C, kernel, mode, out, bytes);
-    else arith.replaceChildren(h("div", { text: `The ${kernel.length}×${kernel[0].length} kernel does not fit the ${H}×${W} input without padding.` }));
+    else arith.replaceChildren(h("div", { text: t("doesNotFit", `${kernel.length}×${kernel[0].length}`, `${H}×${W}`) }));
   }
   // Pointing at the input selects the output pixel whose window is centred there.
   const point = (canvas, isOutput) => (e) => {
@@ -313,7 +373,7 @@ function render({ model, el }) {
   inCanvas.addEventListener("mousemove", point(inCanvas, false));
   outCanvas.addEventListener("mousemove", point(outCanvas, true));
   for (const cv of [inCanvas, outCanvas])
-    arrowKeys(cv, "the selected pixel", (di, dj) => { sel = [sel[0] + di, sel[1] + dj]; draw(); });
+    arrowKeys(cv, t("selectedPixel"), (di, dj) => { sel = [sel[0] + di, sel[1] + dj]; draw(); });
   channelSel.addEventListener("change", draw);
   for (const name of ["kernel", "padding_mode", "color", "display", "preset", "scale"]) model.on(`change:${name}`, draw);
   draw();

@@ -2,6 +2,65 @@
 // digit (or picks a test digit); every layer's maps, the dense layers and the ten class
 // probabilities are recomputed here, from the weights the chapter trained and exported.
 import { h, decodeBase64 } from "./_common.js";
+import { translator, plural } from "./_i18n.js";
+
+const ruLayer = (layer) => ({ pool1: "пулинг 1", pool2: "пулинг 2", logits: "логиты" }[layer] || layer);
+
+// The widget's words (see _i18n.js); layer names (conv1, fc1, …) are the chapter's.
+export const TEXT = {
+  en: {
+    padAria: "drawing pad: draw a digit with the mouse or a finger; with the keyboard, arrows move the pen, space lifts or lowers it, Delete clears",
+    digit: "digit", yourDrawing: "your drawing", testDigit: (k, l) => `test digit #${k} (a ${l})`, clear: "clear", noise: "noise",
+    shift: "shift", shiftLeft: "shift left", shiftRight: "shift right", shiftUp: "shift up", shiftDown: "shift down", noShift: "no shift",
+    seenAria: "the network's input, 32 by 32", input: "input", drawOrPick: "draw, or pick a test digit",
+    seen: "what the network sees (32×32)",
+    preprocessed: (mean, std) => "Preprocessed as in training: a drawing is fitted into a 20×20 box (aspect kept), centred by its centre of mass " +
+      `in 28×28 (as MNIST's digits were made), scaled to [0, 1], standardised with the training mean ${mean} and standard deviation ${std}, ` +
+      "and padded by 2 pixels of background to 32×32. Shift and noise act on the 28×28 digit.",
+    probsAria: "class probabilities", softmax: "softmax: the ten class probabilities",
+    maxPool: "max pool", avgPool: "average pool", conv3Maps: "120 (1×1 maps)", logits: "fc2: 10 logits",
+    mapAria: (layer, c) => `${layer} ${c >= 0 ? `map ${c}` : "units"}: arrows move the selected unit`,
+    drawADigit: "Draw a digit in the box (or pick a test digit).",
+    says: (best, p) => `The network says ${best} (p = ${p})`, label: (l) => `; the label is ${l}.`,
+    shifted: (dx, dy) => `${dx} right, ${dy} down`,
+    timing: (ms, n) => `forward pass and redraw in this browser: ${ms} ms (median of the last ${n} updates)`,
+    mapUnit: (layer, c, i, j) => `${layer} map ${c}, unit (${i}, ${j})`, logitOf: (k) => `the logit of class ${k}`,
+    unitOf: (layer, k) => `${layer} unit ${k}`,
+    sees: (r0, r1, c0, c1, size) => `sees input rows ${r0}–${r1}, columns ${c0}–${c1} (${size}, outlined on the input)`,
+    seesAll: "sees the whole input",
+    fromKernels: (n, bias) => `It is computed from ${n} kernel${n > 1 ? "s" : ""} 5×5 (one per input map) and a bias ${bias}`,
+    fromWeights: (n) => `It is computed from ${n} weights, one per unit of the layer before (laid out like it)`,
+    maxWindow: "It is computed from no weights: the max of a 2×2 window of the map before",
+    avgWindow: "It is computed from no weights: the average of a 2×2 window of the map before",
+    unitText: (unit, v, sees, what, drawn) => `${unit} = ${v}: it ${sees}. ${what}` + (drawn ? " (red +, blue −):" : "."),
+  },
+  ru: {  // (ruLayer: the layers' names conv1, fc1, … as they are, pool1, pool2 and logits in Russian)
+    padAria: "поле для рисования: нарисуйте цифру мышью или пальцем; с клавиатуры стрелки двигают перо, пробел поднимает или опускает его, Delete очищает",
+    digit: "цифра", yourDrawing: "ваш рисунок", testDigit: (k, l) => `тест. цифра №${k} (${l})`, clear: "очистить", noise: "шум",
+    shift: "сдвиг", shiftLeft: "сдвиг влево", shiftRight: "сдвиг вправо", shiftUp: "сдвиг вверх", shiftDown: "сдвиг вниз", noShift: "без сдвига",
+    seenAria: "вход сети, 32 на 32", input: "вход", drawOrPick: "нарисуйте или выберите тестовую цифру",
+    seen: "что видит сеть (32×32)",
+    preprocessed: (mean, std) => "Предобработка как при обучении: рисунок вписывается в квадрат 20×20 (с сохранением пропорций), центрируется " +
+      `по центру масс в поле 28×28 (так делались цифры MNIST), масштабируется в [0, 1], стандартизуется по среднему ${mean} ` +
+      `и стандартному отклонению ${std} обучающей выборки и дополняется отступом в 2 пикселя фона до 32×32. Сдвиг и шум применяются к цифре 28×28.`,
+    probsAria: "вероятности классов", softmax: "softmax: десять вероятностей классов",
+    maxPool: "max-пулинг", avgPool: "усреднение", conv3Maps: "120 (карты 1×1)", logits: "fc2: 10 логитов",
+    mapAria: (layer, c) => `${ruLayer(layer)}, ${c >= 0 ? `карта ${c}` : "нейроны"}: стрелки двигают выбранный нейрон`,
+    drawADigit: "Нарисуйте цифру в квадрате (или выберите тестовую цифру).",
+    says: (best, p) => `Сеть говорит: ${best} (p = ${p})`, label: (l) => `; метка — ${l}.`,
+    shifted: (dx, dy) => `${dx} вправо, ${dy} вниз`,
+    timing: (ms, n) => `прямой проход и перерисовка в этом браузере: ${ms} мс (медиана ${n} ${plural(n, "последнего обновления", "последних обновлений", "последних обновлений")})`,
+    mapUnit: (layer, c, i, j) => `${ruLayer(layer)}, карта ${c}, нейрон (${i}, ${j})`, logitOf: (k) => `логит класса ${k}`,
+    unitOf: (layer, k) => `${ruLayer(layer)}, нейрон ${k}`,
+    sees: (r0, r1, c0, c1, size) => `видит строки входа ${r0}–${r1}, столбцы ${c0}–${c1} (${size}, рамка на входе)`,
+    seesAll: "видит весь вход",
+    fromKernels: (n, bias) => `Вычисляется из ${n} ${plural(n, "ядра", "ядер", "ядер")} 5×5 (по одному на входную карту) и смещения ${bias}`,
+    fromWeights: (n) => `Вычисляется из ${n} ${plural(n, "веса", "весов", "весов")}, по одному на нейрон предыдущего слоя (расположены так же)`,
+    maxWindow: "Весов нет: это максимум окна 2×2 предыдущей карты",
+    avgWindow: "Весов нет: это среднее окна 2×2 предыдущей карты",
+    unitText: (unit, v, sees, what, drawn) => `${unit} = ${v}: ${sees}. ${what}` + (drawn ? " (красный +, синий −):" : "."),
+  },
+};
 
 // ------------------------------------------------------------------ the network
 // LeNet-5's layers as the chapter builds them (cnncourse.architectures.lenet): 32×32 input.
@@ -200,6 +259,7 @@ function diverging(v) {
 }
 
 function render({ model, el }) {
+  const t = translator(TEXT, el);
   const R = 112;  // the drawing's resolution (4× MNIST's)
   const arch = model.get("arch");
   const mean = arch.mean, std = arch.std;
@@ -207,21 +267,21 @@ function render({ model, el }) {
   let digits = decodeBase64(model.get("digits"));
   const labels = model.get("labels");
   const relu = arch.activation === "relu";
-  const actName = relu ? "ReLU" : "tanh", poolName = arch.pool === "max" ? "max" : "average";
+  const actName = relu ? "ReLU" : "tanh", pool = arch.pool === "max" ? "max" : "avg";
 
   const root = h("div", { class: "cnnw cnnw-network" });
   // --- input side: drawing pad, controls, what the network sees
   const ink = document.createElement("canvas"); ink.width = R; ink.height = R;
   const inkCtx = ink.getContext("2d", { willReadFrequently: true });
   const pad = h("canvas", { class: "cnnw-pad", width: "224", height: "224", tabindex: "0", role: "img",
-    "aria-label": "drawing pad: draw a digit with the mouse or a finger; with the keyboard, arrows move the pen, space lifts or lowers it, Delete clears" });
+    "aria-label": t("padAria") });
   const padCtx = pad.getContext("2d");
-  const select = h("select", { "aria-label": "digit" });
+  const select = h("select", { "aria-label": t("digit") });
   select.dataset.role = "digit";
-  select.append(h("option", { value: "-1", text: "your drawing" }));
-  labels.forEach((l, k) => select.append(h("option", { value: String(k), text: `test digit #${k} (a ${l})` })));
-  const clearBtn = h("button", { type: "button", text: "clear" });
-  const noise = h("input", { type: "range", min: "0", max: "1", step: "0.05", "aria-label": "noise" });
+  select.append(h("option", { value: "-1", text: t("yourDrawing") }));
+  labels.forEach((l, k) => select.append(h("option", { value: String(k), text: t("testDigit", k, l) })));
+  const clearBtn = h("button", { type: "button", text: t("clear"), "data-role": "clear" });
+  const noise = h("input", { type: "range", min: "0", max: "1", step: "0.05", "aria-label": t("noise") });
   noise.dataset.role = "noise";
   const noiseText = h("span", {});
   const shiftText = h("span", {});
@@ -229,38 +289,38 @@ function render({ model, el }) {
     model.set("shift", [Math.max(-8, Math.min(8, model.get("shift")[0] + dy)), Math.max(-8, Math.min(8, model.get("shift")[1] + dx))]);
     model.save_changes();
   } });
-  const shifts = h("div", { class: "cnnw-pair" }, h("span", { text: "shift" }), arrow("←", 0, -1, "shift left"),
-    arrow("→", 0, 1, "shift right"), arrow("↑", -1, 0, "shift up"), arrow("↓", 1, 0, "shift down"),
-    h("button", { type: "button", text: "0", "aria-label": "no shift", onclick: () => { model.set("shift", [0, 0]); model.save_changes(); } }), shiftText);
-  const seen = h("canvas", { class: "cnnw-map cnnw-seen", width: "32", height: "32", role: "img", "aria-label": "the network's input, 32 by 32" });
+  const shifts = h("div", { class: "cnnw-pair" }, h("span", { text: t("shift") }), arrow("←", 0, -1, t("shiftLeft")),
+    arrow("→", 0, 1, t("shiftRight")), arrow("↑", -1, 0, t("shiftUp")), arrow("↓", 1, 0, t("shiftDown")),
+    h("button", { type: "button", text: "0", "aria-label": t("noShift"), onclick: () => { model.set("shift", [0, 0]); model.save_changes(); } }), shiftText);
+  const seen = h("canvas", { class: "cnnw-map cnnw-seen", width: "32", height: "32", role: "img", "aria-label": t("seenAria") });
   const seenBox = h("div", { class: "cnnw-box" }, seen);
   const fieldMark = h("div", { class: "cnnw-field" });
   seenBox.append(fieldMark);
   const inputCol = h("div", { class: "cnnw-controls cnnw-net-input" },
-    h("label", {}, h("span", { text: "input" }), select),
+    h("label", {}, h("span", { text: t("input") }), select),
     pad,
-    h("div", { class: "cnnw-pair" }, clearBtn, h("span", { class: "cnnw-note", text: "draw, or pick a test digit" })),
-    h("label", {}, h("span", { text: "noise" }), noise, noiseText),
+    h("div", { class: "cnnw-pair" }, clearBtn, h("span", { class: "cnnw-note", text: t("drawOrPick") })),
+    h("label", {}, h("span", { text: t("noise") }), noise, noiseText),
     shifts);
-  const seenCol = h("div", { class: "cnnw-net-seen" }, h("div", { class: "cnnw-caption", text: "what the network sees (32×32)" }), seenBox,
-    h("p", { class: "cnnw-note", text: `Preprocessed as in training: a drawing is fitted into a 20×20 box (aspect kept), centred by its centre of mass in 28×28 (as MNIST's digits were made), scaled to [0, 1], standardised with the training mean ${mean} and standard deviation ${std}, and padded by 2 pixels of background to 32×32. Shift and noise act on the 28×28 digit.` }));
-  const probsBox = h("div", { class: "cnnw-probs", role: "list", "aria-label": "class probabilities" });
+  const seenCol = h("div", { class: "cnnw-net-seen" }, h("div", { class: "cnnw-caption", text: t("seen") }), seenBox,
+    h("p", { class: "cnnw-note", text: t("preprocessed", mean, std) }));
+  const probsBox = h("div", { class: "cnnw-probs", role: "list", "aria-label": t("probsAria") });
   const verdict = h("div", { class: "cnnw-status" });
-  const outCol = h("div", { class: "cnnw-net-out" }, h("div", { class: "cnnw-caption", text: "softmax: the ten class probabilities" }), probsBox, verdict);
+  const outCol = h("div", { class: "cnnw-net-out" }, h("div", { class: "cnnw-caption", text: t("softmax") }), probsBox, verdict);
   const top = h("div", { class: "cnnw-row cnnw-wrap cnnw-net-top" }, inputCol, seenCol, outCol);
 
   // --- the layers
   const maps = {};   // layer -> [canvas per channel]
   const layerBoxes = h("div", { class: "cnnw-layers" });
   const titles = {
-    conv1: `conv1 + ${actName}: 6@28×28`, pool1: `${poolName} pool: 6@14×14`, conv2: `conv2 + ${actName}: 16@10×10`,
-    pool2: `${poolName} pool: 16@5×5`, conv3: `conv3 + ${actName}: 120 (1×1 maps)`, fc1: `fc1 + ${actName}: 84`, logits: "fc2: 10 logits",
+    conv1: `conv1 + ${actName}: 6@28×28`, pool1: `${t(`${pool}Pool`)}: 6@14×14`, conv2: `conv2 + ${actName}: 16@10×10`,
+    pool2: `${t(`${pool}Pool`)}: 16@5×5`, conv3: `conv3 + ${actName}: ${t("conv3Maps")}`, fc1: `fc1 + ${actName}: 84`, logits: t("logits"),
   };
   let sel = { layer: "conv1", c: 0, i: 12, j: 12 };
   const unitGrid = { conv3: [10, 12], fc1: [7, 12], logits: [1, 10] };  // rows × cols of the 1-D layers
   const mapCanvas = (layer, c, n, m) => {
     const cv = h("canvas", { class: "cnnw-map", width: String(m), height: String(n), tabindex: "0", role: "img",
-      "aria-label": `${layer} ${n > 1 && m > 1 && !unitGrid[layer] ? `map ${c}` : "units"}: arrows move the selected unit` });
+      "aria-label": t("mapAria", layer, n > 1 && m > 1 && !unitGrid[layer] ? c : -1) });
     cv.dataset.layer = layer; cv.dataset.channel = String(c);
     const pick = (i, j) => { sel = { layer, c, i, j }; showSelection(); };
     cv.addEventListener("mousemove", (e) => {
@@ -412,17 +472,17 @@ function render({ model, el }) {
       h("span", { class: "cnnw-p", text: p.toFixed(3) }))));
     const k = model.get("digit");
     const empty = img28.every((v) => v === 0);
-    verdict.textContent = empty ? "Draw a digit in the box (or pick a test digit)." :
-      `The network says ${best} (p = ${y.probs[best].toFixed(3)})` + (k >= 0 ? `; the label is ${labels[k]}.` : ".");
+    verdict.textContent = empty ? t("drawADigit") :
+      t("says", best, y.probs[best].toFixed(3)) + (k >= 0 ? t("label", labels[k]) : ".");
     const [dy, dx] = model.get("shift");
-    shiftText.textContent = `${dx} right, ${dy} down`;
+    shiftText.textContent = t("shifted", dx, dy);
     noiseText.textContent = `σ = ${Number(model.get("noise")).toFixed(2)}`;
     select.value = String(k); noise.value = String(model.get("noise"));
     showSelection();
     lastMs = performance.now() - t0;
     recent.push(lastMs); if (recent.length > 15) recent.shift();
     const sorted = [...recent].sort((a, b) => a - b), median = sorted[Math.floor(sorted.length / 2)];
-    timing.textContent = `forward pass and redraw in this browser: ${median.toFixed(1)} ms (median of the last ${recent.length} updates)`;
+    timing.textContent = t("timing", median.toFixed(1), recent.length);
   }
   let lastMs = 0;
   const recent = [];
@@ -436,12 +496,12 @@ function render({ model, el }) {
     const mark = cv.parentNode.querySelector(".cnnw-unit");
     Object.assign(mark.style, { display: "block", top: `${100 * i / n}%`, left: `${100 * j / m}%`, width: `${100 / m}%`, height: `${100 / n}%` });
     let value, unitName, unit = i * m + j;
-    if (SHAPES[layer]) { value = y[layer][(c * n + i) * n + j]; unitName = `${layer} map ${c}, unit (${i}, ${j})`; }
-    else { value = y[layer][unit]; unitName = layer === "logits" ? `the logit of class ${unit}` : `${layer} unit ${unit}`; }
+    if (SHAPES[layer]) { value = y[layer][(c * n + i) * n + j]; unitName = t("mapUnit", layer, c, i, j); }
+    else { value = y[layer][unit]; unitName = layer === "logits" ? t("logitOf", unit) : t("unitOf", layer, unit); }
     if (!SHAPES[layer] && unit >= y[layer].length) { mark.style.display = "none"; unitText.textContent = ""; kernels.replaceChildren(); return; }
     const [[r0, r1], [c0, c1]] = field(layer, i, j);
     Object.assign(fieldMark.style, { top: `${100 * r0 / 32}%`, left: `${100 * c0 / 32}%`, height: `${100 * (r1 - r0) / 32}%`, width: `${100 * (c1 - c0) / 32}%` });
-    const fieldText = GEOMETRY[layer] ? `sees input rows ${r0}–${r1 - 1}, columns ${c0}–${c1 - 1} (${r1 - r0}×${c1 - c0}, outlined on the input)` : "sees the whole input";
+    const fieldText = GEOMETRY[layer] ? t("sees", r0, r1 - 1, c0, c1 - 1, `${r1 - r0}×${c1 - c0}`) : t("seesAll");
     // the kernel(s) that produced it
     let ks = [], kn = 5, km = 5, what;
     const convIdx = { conv1: 1, conv2: 2, conv3: 3 }[layer];
@@ -449,14 +509,14 @@ function render({ model, el }) {
     if (convIdx) {
       const cin = CONVS[convIdx - 1][0], wt = w[`conv${convIdx}.w`];
       for (let q = 0; q < cin; q++) ks.push(wt.subarray((ch * cin + q) * 25, (ch * cin + q + 1) * 25));
-      what = `${cin} kernel${cin > 1 ? "s" : ""} 5×5 (one per input map) and a bias ${w[`conv${convIdx}.b`][ch].toFixed(3)}`;
+      what = t("fromKernels", cin, w[`conv${convIdx}.b`][ch].toFixed(3));
     } else if (layer === "fc1" || layer === "logits") {
       const [nin] = layer === "fc1" ? DENSE[0] : DENSE[1], wt = w[layer === "fc1" ? "fc1.w" : "fc2.w"];
       ks = [wt.subarray(unit * nin, (unit + 1) * nin)];
       [kn, km] = layer === "fc1" ? [10, 12] : [7, 12];
-      what = `${nin} weights, one per unit of the layer before (laid out like it)`;
-    } else what = `no weights: the ${poolName} of a 2×2 window of the map before`;
-    unitText.textContent = `${unitName} = ${value.toFixed(3)}: it ${fieldText}. It is computed from ${what}` + (ks.length ? " (red +, blue −):" : ".");
+      what = t("fromWeights", nin);
+    } else what = t(`${pool}Window`);
+    unitText.textContent = t("unitText", unitName, value.toFixed(3), fieldText, what, ks.length > 0);
     const s = ks.length ? scaleOf(ks.flatMap((k) => Array.from(k))) : 1;
     kernels.replaceChildren(...ks.map((k) => {
       const kc = h("canvas", { class: "cnnw-kernel-map", width: String(km), height: String(kn) });

@@ -2,23 +2,47 @@
 // window the arrow keys move).
 import { h } from "./_common.js";
 import { legend, arrowKeys, clamp } from "./_controls.js";
+import { translator } from "./_i18n.js";
+
+// The widget's words (see _i18n.js).
+export const TEXT = {
+  en: {
+    channel: "channel",
+    window: "the window whose numbers are shown",
+    hint: "Point at the picture, or click it and move the window with the arrow keys (Shift: 5 pixels).",
+    gray: "gray", rgb: "colour (R,G,B)", r: "red", g: "green", b: "blue",
+    shown: (r0, r1, c0, c1) => `rows ${r0}–${r1}, columns ${c0}–${c1}`,
+    eachCell: " (in each cell: R, G, B)",
+    picture: "the picture: arrow keys move the window",
+  },
+  ru: {
+    channel: "канал",
+    window: "окно, числа которого показаны",
+    hint: "Наведите указатель на картинку или щёлкните по ней и двигайте окно стрелками (с Shift — на 5 пикселей).",
+    gray: "серый", rgb: "цвет (R,G,B)", r: "красный", g: "зелёный", b: "синий",
+    shown: (r0, r1, c0, c1) => `строки ${r0}–${r1}, столбцы ${c0}–${c1}`,
+    eachCell: " (в каждой клетке: R, G, B)",
+    picture: "картинка: стрелки двигают окно",
+  },
+};
 
 function render({ model, el }) {
+  const t = translator(TEXT, el);
   const root = document.createElement("div");
   root.className = "cnnw cnnw-pixel-explorer";
   const canvas = document.createElement("canvas");
   const side = document.createElement("div");
   side.className = "cnnw-controls";
   const label = document.createElement("label");
-  label.textContent = "channel";
+  label.textContent = t("channel");
   const select = document.createElement("select");
   label.appendChild(select);
   const caption = document.createElement("div");
   caption.className = "cnnw-caption";
   const table = document.createElement("table");
   table.className = "cnnw-grid";
-  const key = legend([[{ outline: "#ff3b30" }, "the window whose numbers are shown"]]);
-  const hint = h("div", { class: "cnnw-hint", text: "Point at the picture, or click it and move the window with the arrow keys (Shift: 5 pixels)." });
+  const key = legend([[{ outline: "#ff3b30" }, t("window")]]);
+  const hint = h("div", { class: "cnnw-hint", text: t("hint") });
   side.append(label, caption, table);
   root.append(h("div", { class: "cnnw-view" }, canvas, key, hint), side);
   el.appendChild(root);
@@ -29,7 +53,7 @@ function render({ model, el }) {
   for (const o of options) {
     const opt = document.createElement("option");
     opt.value = o;
-    opt.textContent = { gray: "gray", rgb: "colour (R,G,B)", r: "red", g: "green", b: "blue" }[o];
+    opt.textContent = t(o);
     select.appendChild(opt);
   }
   const value = (i, j, c) => px[(i * W + j) * C + c];
@@ -57,8 +81,8 @@ function render({ model, el }) {
     ctx.strokeStyle = "#ff3b30"; ctx.lineWidth = 1;
     ctx.strokeRect(c0 + 0.5, r0 + 0.5, crop - 1, crop - 1);
     select.value = ch;
-    caption.textContent = `rows ${r0}–${r0 + crop - 1}, columns ${c0}–${c0 + crop - 1}` +
-      (C === 3 && ch === "rgb" ? " (in each cell: R, G, B)" : "");
+    caption.textContent = t("shown", r0, r0 + crop - 1, c0, c0 + crop - 1) +
+      (C === 3 && ch === "rgb" ? t("eachCell") : "");
     table.replaceChildren();
     for (let i = r0; i < Math.min(H, r0 + crop); i++) {
       const tr = document.createElement("tr");
@@ -84,13 +108,13 @@ function render({ model, el }) {
     model.set("col", Math.max(0, Math.min(W - crop, j - (crop >> 1))));
     model.save_changes();
   });
-  arrowKeys(canvas, "the picture: arrow keys move the window", (di, dj) => {
+  arrowKeys(canvas, t("picture"), (di, dj) => {
     const crop = model.get("crop");
     model.set("row", clamp(model.get("row") + di, 0, H - crop));
     model.set("col", clamp(model.get("col") + dj, 0, W - crop));
     model.save_changes();
   });
-  select.setAttribute("aria-label", "channel");
+  select.setAttribute("aria-label", t("channel"));
   select.addEventListener("change", () => { model.set("channel", select.value); model.save_changes(); });
   for (const name of ["row", "col", "channel", "crop", "scale"]) model.on(`change:${name}`, draw);
   draw();

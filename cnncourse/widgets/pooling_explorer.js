@@ -2,6 +2,45 @@
 // and ceil_mode; the output, PyTorch's refusals, and where the gradient goes.
 import { h, selectInput, checkInput, floorDiv, fmt } from "./_common.js";
 import { intPair, wholeField, legend, arrowKeys, clamp } from "./_controls.js";
+import { translator, plural } from "./_i18n.js";
+
+// The widget's words (see _i18n.js); PyTorch's refusals are quoted as PyTorch words them.
+export const TEXT = {
+  en: {
+    inputHeight: "input height", inputWidth: "input width",
+    pooling: "pooling", max: "max (MaxPool2d)", avg: "average (AvgPool2d)", input: "input H × W",
+    newInput: "new random input", kernel: "kernel", stride: "stride", padding: "padding",
+    countIncludePad: " count_include_pad (average)",
+    keyWindow: "the window of the selected output cell, and that cell", keyMax: "its maximum (max pooling)",
+    keyPadding: "padding (italic)",
+    pointHint: "Point at an output cell, or click the tables and move with the arrow keys.",
+    refuses: (error) => `PyTorch refuses: ${error}`,
+    ceilNote: ", minus one if the last window would start in the right padding",
+    inputTable: "input (with padding)", outputTable: "output: point at a cell",
+    gradTable: "gradient of sum(output) w.r.t. the input",
+    maxCaption: (cell, v, from, dead, n) => `Output ${cell} = ${v}, the maximum of its window, taken from input ${from} (red). ` +
+      `Backward, each output's gradient goes to its argmax only: ${dead} of ${n} inputs get none.`,
+    avgCaption: (cell, v) => `Output ${cell} = ${v}, the mean of its window. Backward, each output's gradient is shared equally by the cells it averaged.`,
+    selectedCell: "the selected output cell",
+  },
+  ru: {
+    inputHeight: "высота входа", inputWidth: "ширина входа",
+    pooling: "пулинг", max: "max (MaxPool2d)", avg: "усреднение (AvgPool2d)", input: "вход H × W",
+    newInput: "новый случайный вход", kernel: "ядро", stride: "шаг", padding: "отступ",
+    countIncludePad: " count_include_pad (усреднение)",
+    keyWindow: "окно выбранной клетки выхода и сама клетка", keyMax: "его максимум (max-пулинг)",
+    keyPadding: "отступ (курсив)",
+    pointHint: "Наведите указатель на клетку выхода или щёлкните по таблицам и двигайтесь стрелками.",
+    refuses: (error) => `PyTorch отказывает: ${error}`,
+    ceilNote: ", минус один, если последнее окно начиналось бы в правом отступе",
+    inputTable: "вход (с отступом)", outputTable: "выход: наведите на клетку",
+    gradTable: "градиент sum(выход) по входу",
+    maxCaption: (cell, v, from, dead, n) => `Выход ${cell} = ${v} — максимум своего окна, взятый из клетки входа ${from} (красная). ` +
+      `При обратном проходе градиент каждого выхода уходит только в его argmax: ${dead} из ${n} ${plural(n, "входа", "входов", "входов")} не получают ничего.`,
+    avgCaption: (cell, v) => `Выход ${cell} = ${v} — среднее своего окна. При обратном проходе градиент каждого выхода поровну делится между клетками, которые он усреднял.`,
+    selectedCell: "выбранная клетка выхода",
+  },
+};
 
 export const FIELDS = ["kind", "kernel_h", "kernel_w", "stride_h", "stride_w", "padding_h",
   "padding_w", "ceil_mode", "count_include_pad"];
@@ -93,6 +132,7 @@ export function sampleInput(H, W, seed) {
 }
 
 function render({ model, el }) {
+  const t = translator(TEXT, el);
   const root = h("div", { class: "cnnw cnnw-pooling" });
   const cfg = () => Object.fromEntries(FIELDS.map((f) => [f, model.get(f)]));
   let seed = 0;
@@ -101,27 +141,27 @@ function render({ model, el }) {
     model.set("values", sampleInput(H, W, ++seed)); model.save_changes();
   };
   const x0 = model.get("values");
-  const hIn = wholeField("input height", 1, 12, x0.length, newInput);
-  const wIn = wholeField("input width", 1, 12, x0[0].length, newInput);
+  const hIn = wholeField(t("inputHeight"), 1, 12, x0.length, newInput);
+  const wIn = wholeField(t("inputWidth"), 1, 12, x0[0].length, newInput);
   hIn.input.dataset.role = "input-h"; wIn.input.dataset.role = "input-w";
   const controls = h("div", { class: "cnnw-controls" },
-    selectInput(model, "kind", "pooling", [["max", "max (MaxPool2d)"], ["avg", "average (AvgPool2d)"]]),
-    h("div", { class: "cnnw-pair" }, h("span", { text: "input H × W" }), hIn.field, h("span", { text: "×" }), wIn.field),
-    h("button", { type: "button", text: "new random input", onclick: () => {
+    selectInput(model, "kind", t("pooling"), [["max", t("max")], ["avg", t("avg")]]),
+    h("div", { class: "cnnw-pair" }, h("span", { text: t("input") }), hIn.field, h("span", { text: "×" }), wIn.field),
+    h("button", { type: "button", text: t("newInput"), "data-role": "new-input", onclick: () => {
       if (!hIn.input.classList.contains("cnnw-invalid") && !wIn.input.classList.contains("cnnw-invalid")) newInput();
     } }),
-    intPair(model, "kernel_h", "kernel_w", "kernel", 1, 6),
-    intPair(model, "stride_h", "stride_w", "stride", 1, 6),
-    intPair(model, "padding_h", "padding_w", "padding", 0, 3),
+    intPair(model, "kernel_h", "kernel_w", t("kernel"), 1, 6),
+    intPair(model, "stride_h", "stride_w", t("stride"), 1, 6),
+    intPair(model, "padding_h", "padding_w", t("padding"), 0, 3),
     checkInput(model, "ceil_mode", " ceil_mode"),
-    checkInput(model, "count_include_pad", " count_include_pad (average)"));
+    checkInput(model, "count_include_pad", t("countIncludePad")));
   const status = h("div", { class: "cnnw-status", "aria-live": "polite" });
   const tables = h("div", { class: "cnnw-row cnnw-wrap" });
   const caption = h("div", { class: "cnnw-caption", "aria-live": "polite" });
-  const key = legend([["rgba(255, 140, 0, .35)", "the window of the selected output cell, and that cell"],
-    [{ outline: "#ff3b30" }, "its maximum (max pooling)"], ["rgba(128,128,128,.18)", "padding (italic)"]]);
+  const key = legend([["rgba(255, 140, 0, .35)", t("keyWindow")],
+    [{ outline: "#ff3b30" }, t("keyMax")], ["rgba(128,128,128,.18)", t("keyPadding")]]);
   root.append(controls, h("div", { class: "cnnw-view" }, status, tables, key,
-    h("div", { class: "cnnw-hint", text: "Point at an output cell, or click the tables and move with the arrow keys." }), caption));
+    h("div", { class: "cnnw-hint", text: t("pointHint") }), caption));
   el.appendChild(root);
   let hover = [0, 0];
 
@@ -139,7 +179,7 @@ function render({ model, el }) {
     tables.replaceChildren();
     if (!r.ok) {
       root.classList.add("cnnw-refused");
-      status.textContent = `PyTorch refuses: RuntimeError: ${r.error}`;
+      status.textContent = t("refuses", `RuntimeError: ${r.error}`);
       caption.textContent = "";
       return;
     }
@@ -150,7 +190,7 @@ function render({ model, el }) {
     const layer = c.kind === "max" ? "max_pool2d" : "avg_pool2d";
     status.textContent = `${layer}: ${H}×${W} → ${ho}×${wo}` +
       `   (H_out = ⌊(${H} + 2·${c.padding_h} − ${c.kernel_h}${c.ceil_mode ? ` + ${c.stride_h} − 1` : ""})/${c.stride_h}⌋ + 1` +
-      `${c.ceil_mode ? ", minus one if the last window would start in the right padding" : ""})`;
+      `${c.ceil_mode ? t("ceilNote") : ""})`;
     const [h0, h1] = span(i, c.kernel_h, c.stride_h, c.padding_h);
     const [w0, w1] = span(j, c.kernel_w, c.stride_w, c.padding_w);
     // The frame: the input with its padding, and as far as ceil_mode windows reach.
@@ -182,15 +222,14 @@ function render({ model, el }) {
       if (v === 0) td.classList.add("cnnw-zero");
       return td;
     }));
-    tables.append(grid("input (with padding)", inRows, "cnnw-in"), grid("output: point at a cell", outRows, "cnnw-out"),
-      grid("gradient of sum(output) w.r.t. the input", gradRows, "cnnw-grad"));
+    tables.append(grid(t("inputTable"), inRows, "cnnw-in"), grid(t("outputTable"), outRows, "cnnw-out"),
+      grid(t("gradTable"), gradRows, "cnnw-grad"));
     const dead = grad.flat().filter((v) => v === 0).length;
     caption.textContent = c.kind === "max"
-      ? `Output (${i}, ${j}) = ${fmt(r.values[i][j], 2)}, the maximum of its window, taken from input (${r.argmax[i][j].join(", ")}) (red). ` +
-        `Backward, each output's gradient goes to its argmax only: ${dead} of ${H * W} inputs get none.`
-      : `Output (${i}, ${j}) = ${fmt(r.values[i][j], 3)}, the mean of its window. Backward, each output's gradient is shared equally by the cells it averaged.`;
+      ? t("maxCaption", `(${i}, ${j})`, fmt(r.values[i][j], 2), `(${r.argmax[i][j].join(", ")})`, dead, H * W)
+      : t("avgCaption", `(${i}, ${j})`, fmt(r.values[i][j], 3));
   }
-  arrowKeys(tables, "the selected output cell", (di, dj) => {
+  arrowKeys(tables, t("selectedCell"), (di, dj) => {
     const r = pool(model.get("values"), cfg());
     if (!r.ok) return;
     hover = [clamp(hover[0] + di, 0, r.out[0] - 1), clamp(hover[1] + dj, 0, r.out[1] - 1)];
