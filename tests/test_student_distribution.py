@@ -438,8 +438,9 @@ def test_the_kernel_used_the_installed_wheel_which_finds_mnist_and_its_widget_as
     assert not any(m.startswith(("cnncourse.sandbox", "cnncourse.autograde", "cnncourse.nbgrader_course",
                                  "cnncourse.checks.hidden")) for m in info["modules"])
     assert {"cnncourse.checks.conv", "cnncourse.widgets", "cnncourse.data"} <= set(info["modules"])
-    # every widget got its ES module (with _common.js) and the stylesheet from the wheel
-    n_js = len([p for p in (ROOT / "cnncourse" / "widgets").glob("*.js") if p.name != "_common.js"])
+    # every widget got its ES module (with the _*.js helpers it imports, bundled) and the
+    # stylesheet from the wheel
+    n_js = len([p for p in (ROOT / "cnncourse" / "widgets").glob("*.js") if not p.name.startswith("_")])
     assert len(info["widgets"]) == n_js >= 1, info["widgets"]
     assert all(js > 0 and css > 0 for js, css in info["widgets"].values())
 
