@@ -79,18 +79,18 @@ test-pdf: $(BOOK_STAMP) pdf
 # One thread per worker: the notebooks' kernels and nbgrader's run beside each other, and
 # oversubscribed cores make small-tensor PyTorch code many times slower.
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-# Another machine's round-off, on this one: PyTorch's, oneDNN's and MKL's portable code
-# paths instead of this CPU's own (AVX2, AVX-512) kernels. README, "Output policy".
-PORTABLE_ENV := ATEN_CPU_CAPABILITY=default DNNL_MAX_CPU_ISA=SSE41 MKL_CBWR=COMPATIBLE
-
-# Everything (project tests, strict nbval over book/ and solutions/), then the chapters and
-# solutions once more under the portable kernels.
+# Everything in one pytest session: the project's tests, strict nbval over book/ and
+# solutions/, and every chapter and solution once more as PATH[portable], its kernel under
+# PyTorch's, oneDNN's and MKL's portable code paths instead of this CPU's own (AVX2,
+# AVX-512) kernels: another machine's round-off, on this one (README, "Output policy";
+# conftest.py). One session keeps both workers busy to the end; notebook kernels are warm
+# (forked after the imports, tests/warm_kernels.py).
 test: book
-	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
-	$(MAKE) --no-print-directory test-portable
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --portable-notebooks
 
+# The portable run alone.
 test-portable: setup
-	$(TEST_ENV) $(PORTABLE_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile book solutions
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --portable-notebooks -k portable book solutions
 
 # Re-run every chapter and solution notebook in place (on CUDA when present).
 execute: setup
