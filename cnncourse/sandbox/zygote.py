@@ -69,7 +69,13 @@ PRELOAD = ["numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "m
            "cnncourse.checks.receptive", "cnncourse.checks.architectures",
            "cnncourse.checks.norm_dropout", "cnncourse.data", "cnncourse.lecture",
            "cnncourse.model_stats", "cnncourse.sandbox.launch", "cnncourse.sandbox.replay",
-           "skimage.data", "skimage.color", "skimage.util"]
+           "skimage.data", "skimage.color", "skimage.util",
+           # what every kernel imports while it starts (IPKernelApp.initialize: the debugger,
+           # the history database, completion, inspection, storemagic, tornado's event loop)
+           "ipykernel.debugger", "ipykernel.zmqshell", "sqlite3", "pdb", "pydoc", "mimetypes",
+           "faulthandler", "IPython.core.history", "IPython.core.completerlib",
+           "IPython.core.debugger", "IPython.core.oinspect", "IPython.extensions.storemagic",
+           "IPython.utils.wildcard", "tornado.platform.asyncio"]
 SOCKET_NAME = "zygote.sock"
 # Where the spool folders go: the same path in the grader and in the jail, and not under a
 # folder that each kernel covers with its own tmpfs (/tmp, the home folder).
@@ -241,11 +247,26 @@ def _start_kernel(request: dict, fds: list[int]) -> None:
     os._exit(0)
 
 
+def _warm_up() -> None:
+    """Import what reading the course's photos imports on first use (skimage.io, imageio,
+    PIL's plugins, scipy: 0.8 s that every a1 kernel paid in its photo cell). Only modules:
+    cnncourse.data's own cache of decoded photos stays empty, as in a fresh kernel."""
+    import skimage.data
+
+    from cnncourse.data import PHOTOS
+    for name in PHOTOS:
+        try:
+            getattr(skimage.data, name)()
+        except Exception:  # noqa: BLE001 - a kernel then reads it (and fails) as before
+            pass
+
+
 def serve(path: str) -> None:
     """The server's loop: one kernel per connection, killed when its connection closes."""
     import importlib
     for name in PRELOAD:
         importlib.import_module(name)
+    _warm_up()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
     listener.bind(path + ".new")
