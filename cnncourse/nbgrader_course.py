@@ -12,13 +12,16 @@ The tests and the grading benchmarks use it to run nbgrader exactly as an instru
 
 from __future__ import annotations
 
+import atexit
 import copy
 import csv
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -108,6 +111,27 @@ A1_SUBMISSION_MIX = [("good", None), ("wrong", _a1_wrong), ("raises", _a1_raises
                      ("syntax", _a1_syntax_error)]
 
 
+# (assignment, digest of its source folder) -> a copy of what generate_assignment made from
+# it in a fresh course of this process: its exercises/ folder and gradebook.db
+_RELEASED: dict[tuple[str, str], Path] = {}
+
+
+def _tree_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _keep_release(root: Path, assignment: str) -> Path:
+    keep = Path(tempfile.mkdtemp(prefix=f"cnncourse-release-{assignment}-"))
+    atexit.register(shutil.rmtree, keep, True)
+    shutil.copytree(root / "exercises", keep / "exercises")
+    shutil.copy2(root / "autograder" / "gradebook.db", keep / "gradebook.db")
+    return keep
+
+
 class Course:
     """A course root in ``root`` with copies of the given assignments' source notebooks."""
 
@@ -123,8 +147,25 @@ class Course:
         return run_nbgrader(list(args), self.root, check=check, timeout=timeout)
 
     def release(self, assignment: str) -> Path:
-        self.nbgrader("generate_assignment", assignment)  # as README: the config forces
-        return self.root / "exercises" / assignment / f"{assignment}.ipynb"
+        """``nbgrader generate_assignment ASSIGNMENT`` (as README: the config forces).
+
+        In a fresh course (no gradebook, nothing released yet) whose copy of the assignment's
+        sources is byte for byte one that nbgrader already released in this process, the
+        result of that run -- the release and the gradebook -- is copied instead: the same
+        files, without nbgrader's seconds of start-up (a test process makes many courses)."""
+        exercises = self.root / "exercises"
+        db = self.root / "autograder" / "gradebook.db"
+        fresh = not db.exists() and not exercises.exists()
+        key = (assignment, _tree_digest(self.root / "solutions" / assignment))
+        done = _RELEASED.get(key) if fresh else None
+        if done is not None and done.is_dir():
+            shutil.copytree(done / "exercises", exercises)
+            shutil.copy2(done / "gradebook.db", db)
+        else:
+            self.nbgrader("generate_assignment", assignment)
+            if fresh:
+                _RELEASED[key] = _keep_release(self.root, assignment)
+        return exercises / assignment / f"{assignment}.ipynb"
 
     def submit(self, student: str, assignment: str, notebook, filename: str | None = None) -> Path:
         """Place a submission: a notebook object, or raw text (possibly not even JSON)."""
