@@ -41,11 +41,13 @@ import tempfile
 import threading
 import time
 
-PRELOAD = ["numpy", "scipy.signal", "torch", "torch.nn", "torch.nn.functional", "torchvision",
-           "torchvision.models", "matplotlib", "matplotlib.pyplot", "PIL.Image", "skimage.data",
-           "skimage.filters", "skimage.color", "IPython", "ipykernel.kernelapp",
-           "ipykernel.ipkernel", "cnncourse.plotting", "cnncourse.runtime", "cnncourse.data",
-           "cnncourse.model_stats", "cnncourse.training", "cnncourse.widgets"]
+from cnncourse.sandbox import zygote
+
+# The sandboxed grader's list (torch, matplotlib, IPython, what a kernel imports while it
+# starts, cnncourse's checks), and what the chapters import besides.
+PRELOAD = [*zygote.PRELOAD, "scipy.signal", "torchvision", "torchvision.models", "PIL.Image",
+           "skimage.filters", "cnncourse.plotting", "cnncourse.runtime", "cnncourse.training",
+           "cnncourse.widgets", "IPython.core.logger", "psutil"]
 # Another list, comma-separated, for tests that need a cheap server.
 PRELOAD_ENV = "CNNCOURSE_WARM_PRELOAD"
 SOCKET_ENV = "CNNCOURSE_WARM_KERNEL_SOCKET"
