@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -38,6 +40,12 @@ def chromium_executable() -> str:
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+    def end_headers(self):
+        # The built book does not change while it is served: Chromium may keep what it loaded
+        # (every request is still made, and seen by PageLog, the cached ones included).
+        self.send_header("Cache-Control", "max-age=3600")
+        super().end_headers()
 
 
 @contextlib.contextmanager
@@ -74,14 +82,117 @@ class PageLog:
         self.base_url = base_url
         self.requests: list[str] = []
         self.failures: list[str] = []
-        page.on("request", lambda r: self.requests.append(r.url))
-        page.on("requestfailed", lambda r: self.failures.append(f"failed {r.url}"))
+        self.pending: set = set()
+        page.on("request", lambda r: (self.requests.append(r.url), self.pending.add(r)))
+        page.on("requestfinished", lambda r: self.pending.discard(r))
+        page.on("requestfailed", lambda r: (self.failures.append(f"failed {r.url}"), self.pending.discard(r)))
         page.on("response", lambda r: r.status >= 400 and self.failures.append(f"HTTP {r.status} {r.url}"))
         page.on("pageerror", lambda e: self.failures.append(f"page error: {e}"))
+
+    def clear(self):
+        """Forget what was recorded (before the tab opens the next page)."""
+        self.requests.clear()
+        self.failures.clear()
+        self.pending.clear()
+
+    def wait_answered(self, page, timeout: float = 30000):
+        """Wait until every request made so far has finished or failed."""
+        for _ in range(int(timeout / 20)):
+            if not self.pending:
+                return
+            page.wait_for_timeout(20)
+        raise TimeoutError(f"requests still open after {timeout} ms: {[r.url for r in self.pending][:5]}")
 
     def external(self) -> list[str]:
         local = (self.base_url, "data:", "blob:", "about:")
         return [u for u in self.requests if not u.startswith(local)]
+
+
+# The page has settled: loaded, its math typeset (the local MathJax, if the page loads it) and
+# the fonts it uses loaded. What the page loads by itself has been requested by then; the
+# widgets are waited for by count (settle).
+_SETTLED = """async (ms) => {
+  const late = new Promise((_, no) => setTimeout(() => no(new Error(`not settled in ${ms} ms`)), ms));
+  return Promise.race([late, (async () => {
+  if (document.readyState !== 'complete') await new Promise((r) => addEventListener('load', r, {once: true}));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+  await frame(); document.body.offsetHeight; await frame();
+  await document.fonts.ready;
+  return true;
+  })()]);
+}"""
+
+
+def settle(page, widgets: int = 0, timeout: float = 30000) -> int:
+    """Wait until the page opened in ``page`` has settled (see _SETTLED) and shows at least
+    ``widgets`` course widgets (``.cnnw``), or ``timeout`` ms have passed; returns how many
+    course widgets it shows (the caller compares)."""
+    for attempt in range(3):
+        try:
+            page.evaluate(_SETTLED, timeout)
+            break
+        except Exception as e:  # a page that redirects (index.html) settles once it has
+            if "context was destroyed" not in str(e) or attempt == 2:
+                raise
+            page.wait_for_load_state("load")
+    if widgets:
+        try:
+            page.wait_for_function(f"document.querySelectorAll('.cnnw').length >= {widgets}", timeout=timeout)
+        except Exception:  # noqa: BLE001 - the caller reports the count
+            pass
+    return page.locator(".cnnw").count()
+
+
+def changes(locator, before: str, read: str = "el => el.innerText", timeout: float = 5000) -> bool:
+    """Whether what ``read`` (a JavaScript function of the element) reads from ``locator``
+    differs from ``before`` within ``timeout`` ms (checked at once, then every 50 ms)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        locator.page.wait_for_function(f"([el, before]) => ({read})(el) !== before",
+                                       arg=[locator.element_handle(), before], timeout=timeout, polling=50)
+        return True
+    except PlaywrightTimeoutError:
+        return False
+
+
+SCRIPT = re.compile(r'<script type="application/vnd\.jupyter\.widget-(state|view)\+json">(.*?)</script>', re.S)
+
+
+def course_widget_views(html: str) -> int:
+    """How many views of course widgets (anywidgets whose module uses the course's CSS) the
+    page embeds."""
+    from html import unescape
+
+    state, views = {}, []
+    for kind, body in SCRIPT.findall(html):
+        data = json.loads(unescape(body))
+        if kind == "state":
+            state.update(data["state"])
+        else:
+            views.append(data["model_id"])
+    return sum(1 for v in views
+               if 'class: "cnnw' in state.get(v, {}).get("state", {}).get("_esm", "")
+               or "cnnw cnnw-" in state.get(v, {}).get("state", {}).get("_esm", ""))
+
+
+@functools.lru_cache(maxsize=None)
+def _widget_pages(html: Path) -> tuple[tuple[str, int], ...]:
+    out = []
+    for path in sorted(html.rglob("*.html")):
+        rel = path.relative_to(html)
+        if rel.parts[0] == "_static":
+            continue
+        n = course_widget_views(path.read_text(encoding="utf-8", errors="replace"))
+        if n:
+            out.append((rel.as_posix(), n))
+    return tuple(out)
+
+
+def widget_pages() -> list[tuple[str, int]]:
+    """The pages of the built book (both editions) that embed course widgets: (path, how many)."""
+    return list(_widget_pages(book_html()))
 
 
 # For each element of a widget with text of its own: its colour, the background behind it

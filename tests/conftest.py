@@ -26,16 +26,17 @@ def venv_env() -> dict:
     return env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
-    """Headless Chromium (playwright), for the tests that open the built book."""
+    """Headless Chromium (playwright), for the tests that open the built book (one for all of
+    them: each test opens its own pages)."""
     from book_browser import chromium
 
     with chromium() as b:
         yield b
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def base_url():
     """The built book (`make book`, or $CNNCOURSE_BOOK_HTML) served on 127.0.0.1."""
     from book_browser import book_html, serve
