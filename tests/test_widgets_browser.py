@@ -10,14 +10,13 @@ message (changing nothing else), fit a 390 px screen, and keep its text at a con
 
 from __future__ import annotations
 
-import json
 import re
 from fractions import Fraction
-from html import unescape
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from book_browser import CONTRAST, PageLog, book_html
+from book_browser import CONTRAST, PageLog, book_html, changes, settle, widget_pages
 
 #: The kinds of course widget (their root's CSS class) that the gallery must show.
 KINDS = ("cnnw-conv-arithmetic", "cnnw-kernel-playground", "cnnw-pooling", "cnnw-conv-matrix",
@@ -37,38 +36,8 @@ CONTROLS = {
 #: An animation's pause button while it plays (whatever the page's language).
 PLAYING = 'button[data-role="play"][aria-pressed="false"]'
 
-SCRIPT = re.compile(r'<script type="application/vnd\.jupyter\.widget-(state|view)\+json">(.*?)</script>', re.S)
-
 # What a widget shows: its text and the pixels of its canvases.
 SNAPSHOT = """el => [el.innerText, ...Array.from(el.querySelectorAll('canvas')).map(c => c.toDataURL())].join('\\n')"""
-
-
-def course_widget_views(html: str) -> int:
-    """How many views of course widgets (anywidgets whose module uses the course's CSS) the
-    page embeds."""
-    state, views = {}, []
-    for kind, body in SCRIPT.findall(html):
-        data = json.loads(unescape(body))
-        if kind == "state":
-            state.update(data["state"])
-        else:
-            views.append(data["model_id"])
-    return sum(1 for v in views
-               if 'class: "cnnw' in state.get(v, {}).get("state", {}).get("_esm", "")
-               or "cnnw cnnw-" in state.get(v, {}).get("state", {}).get("_esm", ""))
-
-
-def widget_pages() -> list[tuple[str, int]]:
-    html = book_html()
-    out = []
-    for path in sorted(html.rglob("*.html")):
-        rel = path.relative_to(html)
-        if rel.parts[0] == "_static":
-            continue
-        n = course_widget_views(path.read_text(encoding="utf-8", errors="replace"))
-        if n:
-            out.append((rel.as_posix(), n))
-    return out
 
 
 def test_gallery_embeds_every_widget():
@@ -103,50 +72,81 @@ def _change(page, widget, kind: str) -> str:
     return f"{selector} -> {value}"
 
 
-def test_every_widget_renders_and_reacts(browser, base_url):
-    pages = widget_pages()
-    assert pages, "no page of the book embeds a course widget"
-    problems, kinds_seen = [], {}
-    for rel, expected in pages:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        log = PageLog(page, base_url)
-        page.goto(f"{base_url}/{rel}", wait_until="networkidle")
-        try:
-            page.wait_for_function(f"document.querySelectorAll('.cnnw').length >= {expected}",
-                                   timeout=30000)
-        except Exception:  # noqa: BLE001 - reported below with the count
-            pass
+#: Two animation frames: what a click (a pause) started has been drawn.
+FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))"
+
+
+@pytest.fixture(scope="module")
+def widget_walk(browser) -> dict[str, dict]:
+    """Every page with course widgets (both editions), opened once each as a file (as a reader
+    who double-clicks index.html does), in one tab: per page, how many course widgets it shows
+    of how many it embeds, its failed requests and errors, the kinds of its widgets and, for
+    each widget, what went wrong when one of its controls was changed (its animations paused
+    first). Over http the same pages are opened by test_book_offline.py (widgets counted,
+    requests and errors checked)."""
+    html = book_html()
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    log = PageLog(page, html.as_uri())
+    out = {}
+    for rel, expected in widget_pages():
+        log.clear()
+        page.goto((html / rel).as_uri())
+        shown = settle(page, expected)
+        kinds, problems = [], []
         widgets = page.locator(".cnnw")
-        if widgets.count() != expected:
-            problems.append(f"{rel}: {widgets.count()} of {expected} widgets rendered")
-        for k in range(widgets.count()):
+        for k in range(shown):
             widget = widgets.nth(k)
             kind = next((c for c in widget.get_attribute("class").split() if c != "cnnw"), "?")
-            kinds_seen.setdefault(rel, set()).add(kind)
+            kinds.append(kind)
             # Stop animations, so that only the control can change the display.
+            paused = False
             for button in widget.locator(PLAYING).all():
                 button.click()
-            page.wait_for_timeout(100)
+                paused = True
+            if paused:
+                page.evaluate(FRAMES)
             before = widget.evaluate(SNAPSHOT)
             if widget.evaluate(SNAPSHOT) != before:
                 problems.append(f"{rel}: {kind} #{k} changes by itself")
                 continue
             what = _change(page, widget, kind)
-            page.wait_for_timeout(300)
-            if widget.evaluate(SNAPSHOT) == before:
+            if not changes(widget, before, SNAPSHOT, timeout=3000):
                 problems.append(f"{rel}: {kind} #{k}: changing {what} did not change the display")
-        problems += [f"{rel}: {f}" for f in log.failures]
-        page.close()
-    missing = set(KINDS) - kinds_seen.get("book/widgets.html", set())
+        out[rel] = {"widgets": (shown, expected), "failures": list(log.failures), "kinds": kinds,
+                    "problems": problems}
+    page.close()
+    return out
+
+
+def test_widgets_render_when_the_book_is_opened_as_a_file(widget_walk):
+    """Double-clicking index.html opens the book as file://: every widget still renders
+    (a crossorigin attribute on the widget manager's script made Chromium block it there)."""
+    problems = [f"{rel}: {seen['widgets'][0]} of {seen['widgets'][1]} widgets rendered; {seen['failures'][:3]}"
+                for rel, seen in widget_walk.items() if seen["widgets"][0] != seen["widgets"][1]]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_widget_renders_and_reacts(widget_walk):
+    """Every widget of every page (opened as a file) renders, and changing one of its controls
+    changes what it displays; no failed request or page error."""
+    assert widget_walk, "no page of the book embeds a course widget"
+    missing = set(KINDS) - set(widget_walk["book/widgets.html"]["kinds"])
     assert not missing, f"the gallery does not show {sorted(missing)}"
+    problems = [f"{rel}: {seen['widgets'][0]} of {seen['widgets'][1]} widgets rendered"
+                for rel, seen in widget_walk.items() if seen["widgets"][0] != seen["widgets"][1]]
+    problems += [p for seen in widget_walk.values() for p in seen["problems"]]
+    problems += [f"{rel}: {f}" for rel, seen in widget_walk.items() for f in seen["failures"]]
     assert not problems, "\n".join(problems)
 
 
 def test_pointing_moves_the_highlight(browser, base_url):
-    """Pointing at an output cell or unit changes the highlighted window / field."""
+    """Pointing at an output cell or unit changes the highlighted window / field (a page of
+    its own: pointing moves the selection the arrow-key test starts from)."""
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(f"{base_url}/book/widgets.html", wait_until="networkidle")
-    page.wait_for_selector(".cnnw-receptive-field", timeout=30000)
+    page.goto(f"{base_url}/book/widgets.html")
+    settle(page, len(KINDS))
+    for button in page.locator(f".cnnw {PLAYING}").all():  # only the pointer changes the display
+        button.click()
     checks = [(".cnnw-receptive-field", "canvas.cnnw-output"), (".cnnw-pooling", "table.cnnw-out td"),
               (".cnnw-conv-matrix", "table.cnnw-out td")]
     for root, target in checks:
@@ -156,32 +156,8 @@ def test_pointing_moves_the_highlight(browser, base_url):
         spot.scroll_into_view_if_needed()
         box = spot.bounding_box()
         page.mouse.move(box["x"] + box["width"] - 4, box["y"] + box["height"] - 4)
-        page.wait_for_timeout(300)
-        assert widget.evaluate(SNAPSHOT) != before, f"{root}: pointing at {target} changed nothing"
+        assert changes(widget, before, SNAPSHOT), f"{root}: pointing at {target} changed nothing"
     page.close()
-
-
-def test_widgets_render_when_the_book_is_opened_as_a_file(browser):
-    """Double-clicking index.html opens the book as file://: every widget still renders
-    (a crossorigin attribute on the widget manager's script made Chromium block it there)."""
-    html = book_html()
-    problems = []
-    for rel, expected in widget_pages():
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("requestfailed", lambda r: errors.append(f"failed {r.url}"))
-        page.goto((html / rel).as_uri(), wait_until="load")
-        try:
-            page.wait_for_function(f"document.querySelectorAll('.cnnw').length >= {expected}",
-                                   timeout=30000)
-        except Exception:  # noqa: BLE001 - reported below with the count
-            pass
-        rendered = page.locator(".cnnw").count()
-        if rendered != expected:
-            problems.append(f"{rel}: {rendered} of {expected} widgets rendered; {errors[:3]}")
-        page.close()
-    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------- keyboard, validation, contrast, phone
@@ -204,8 +180,8 @@ def gallery(browser, base_url):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base_url}/book/widgets.html", wait_until="networkidle")
-    page.wait_for_function(f"document.querySelectorAll('.cnnw').length >= {len(KINDS)}", timeout=30000)
+    page.goto(f"{base_url}/book/widgets.html")
+    assert settle(page, len(KINDS)) >= len(KINDS), "the gallery did not render"
     for button in page.locator(f".cnnw {PLAYING}").all():
         button.click()
     yield page, errors
@@ -223,8 +199,7 @@ def test_every_widget_reacts_to_the_arrow_keys(gallery):
         for key in ("ArrowRight", "ArrowDown"):
             before = widget.evaluate(SNAPSHOT)
             page.keyboard.press(key)
-            page.wait_for_timeout(50)
-            assert widget.evaluate(SNAPSHOT) != before, f"{kind}: {key} changed nothing"
+            assert changes(widget, before, SNAPSHOT), f"{kind}: {key} changed nothing"
     assert not errors, errors
 
 
@@ -280,9 +255,13 @@ def test_kernel_playground_shows_the_arithmetic_of_the_pointed_pixel(gallery):
     out.scroll_into_view_if_needed()
     box = out.bounding_box()
     page.mouse.move(box["x"] + 10.5 * box["width"] / 96, box["y"] + 4.5 * box["height"] / 64)
-    page.wait_for_timeout(50)
     arith = widget.locator(".cnnw-arith")
-    assert "Output pixel (row 4, column 10)" in arith.inner_text()
+    pointed = "Output pixel (row 4, column 10)"
+    try:
+        arith.filter(has_text=pointed).wait_for(timeout=5000)
+    except PlaywrightTimeoutError:
+        pass  # the assertion below says what it shows
+    assert pointed in arith.inner_text()
     values = [[float(td) for td in row] for row in arith.locator("table.cnnw-arith-in").evaluate(
         "t => Array.from(t.rows).map(r => Array.from(r.cells).map(c => c.innerText))")]
     kernel = [[float(Fraction(td)) for td in row] for row in arith.locator("table.cnnw-arith-k").evaluate(
@@ -350,9 +329,9 @@ def test_widgets_speak_russian_in_the_russian_edition(browser, base_url):
     whose message is Russian; the network explorer too, on the Russian LeNet chapter."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     log = PageLog(page, base_url)
-    page.goto(f"{base_url}/ru/book/widgets.html", wait_until="networkidle")
+    page.goto(f"{base_url}/ru/book/widgets.html")
     assert page.evaluate("document.documentElement.lang") == "ru"
-    page.wait_for_function(f"document.querySelectorAll('.cnnw').length >= {len(KINDS)}", timeout=30000)
+    settle(page, len(KINDS))
     problems = _english_left(page, KINDS)
     widget = page.locator(".cnnw-conv-arithmetic").first
     field = widget.locator('input[data-trait="stride_h"]')
@@ -361,7 +340,8 @@ def test_widgets_speak_russian_in_the_russian_edition(browser, base_url):
     message = widget.locator(".cnnw-msg:visible").inner_text()
     assert "0" in message and re.search("[а-яё]", message), message
     problems += _english_left(page, ["cnnw-conv-arithmetic"])
-    page.goto(f"{base_url}/ru/book/part2/01_lenet.html", wait_until="networkidle")
+    page.goto(f"{base_url}/ru/book/part2/01_lenet.html")
+    settle(page, 1)
     page.wait_for_selector(".cnnw-network .cnnw-prob", timeout=30000)
     page.locator(".cnnw-network canvas.cnnw-map").first.hover()  # the unit's text
     problems += _english_left(page, ["cnnw-network"])
