@@ -6,6 +6,7 @@ book/_static/cnncourse-book.js), in both editions (the Russian one in _build/htm
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from book_browser import book_html
 
@@ -26,6 +27,16 @@ def _visible_toggle(page, kind: str):
     toggles = [t for t in page.locator(f".{kind}-toggle").all() if t.is_visible()]
     assert toggles, f"no visible .{kind}-toggle"
     return toggles[0]
+
+
+def _becomes(locator, state: str) -> bool:
+    """Whether ``locator`` becomes ``state`` ("visible", "hidden") within 5 s (the theme's
+    transition takes .25 s)."""
+    try:
+        locator.wait_for(state=state, timeout=5000)
+        return True
+    except PlaywrightTimeoutError:
+        return False
 
 
 def test_on_a_phone_the_table_of_contents_opens_and_closes(browser, page_url):
@@ -49,9 +60,7 @@ def test_on_a_desktop_the_sidebar_collapses_and_comes_back(browser, page_url):
     assert link.is_visible()
     toggle = _visible_toggle(page, "primary")
     toggle.click()
-    page.wait_for_timeout(400)  # the theme's transition: .25 s
-    assert not link.is_visible(), "the sidebar did not collapse"
+    assert _becomes(link, "hidden"), "the sidebar did not collapse"
     toggle.click()
-    page.wait_for_timeout(400)
-    assert link.is_visible(), "the sidebar did not come back"
+    assert _becomes(link, "visible"), "the sidebar did not come back"
     page.close()
