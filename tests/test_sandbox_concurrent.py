@@ -8,7 +8,9 @@ spool folder or cgroup behind.
 Course A (``nbgrader autograde``, ``CNNCOURSE_LIMIT_SANDBOX_MEMORY_MB=1024``): ``good`` and
 ``memory_touch`` (2.25 GiB written), which prints the time just before its first call.
 Course B (``python -m cnncourse.autograde --jobs 1``): ``a_slow`` (correct, but one of its
-cells sleeps; it prints the time before and after), ``good`` and ``wrong``.
+cells waits until course A's run is over -- the test then puts a file ``go`` in the folder
+that course B's sandbox shows, read-only, as MNIST's -- for at most ``WAIT`` seconds; it
+prints the time before and after), ``good`` and ``wrong``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from hostile.corpus import Context, Layout
 from sandbox_kernel import grader_traces, left_behind
 
 A1 = "a1_conv_forward"
-SLEEP = 50
+WAIT = 90  # under the default cell limit (120 s): a_slow keeps its marks even if it times out
 
 
 def _append(notebook, grade_id: str, code: str):
@@ -68,29 +70,40 @@ def two_runs(tmp_path_factory):
         a.submit("memory_touch", A1, _append(hog, "conv2d_naive",
                                              "print('T_TOUCH', __import__('time').time())"))
     b.submit("a_slow", A1, _append(solved_notebook(A1), "conv_output_size",
-                                   "import time as _t\nprint('T_SLOW0', _t.time())\n"
-                                   f"_t.sleep({SLEEP})\nprint('T_SLOW1', _t.time())"))
+                                   "import os as _os, time as _t\nprint('T_SLOW0', _t.time())\n"
+                                   "_go = _os.path.join(_os.environ['CNNCOURSE_MNIST_DIR'], 'go')\n"
+                                   f"_end = _t.time() + {WAIT}\n"
+                                   "while not _os.path.exists(_go) and _t.time() < _end:\n"
+                                   "    _t.sleep(0.05)\n"
+                                   "print('T_SLOW1', _t.time())"))
     b.submit("good", A1, solved_notebook(A1))
     b.submit("wrong", A1, solved_notebook(A1, edit=_a1_wrong))
 
     env_a = nbgrader_env(a.root)
     env_a.update(TMPDIR=str(tmp_path_factory.mktemp("tmp_a")),
                  CNNCOURSE_LIMIT_SANDBOX_MEMORY_MB="1024")
+    signal = tmp_path_factory.mktemp("signal_b")  # bound into B's sandbox where MNIST goes
+    signal.chmod(0o755)  # readable by the sandbox's uid
     env_b = nbgrader_env(b.root)
-    env_b.update(TMPDIR=str(tmp_path_factory.mktemp("tmp_b")))
+    env_b.update(TMPDIR=str(tmp_path_factory.mktemp("tmp_b")), CNNCOURSE_MNIST_DIR=str(signal))
     before = grader_traces()
     started = time.time()
     run_b = subprocess.Popen([sys.executable, "-m", "cnncourse.autograde", A1, "--jobs", "1"],
                              cwd=REPO_ROOT, env=env_b, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-    run_a = subprocess.Popen([str(BIN / "nbgrader"), "autograde", A1], cwd=REPO_ROOT, env=env_a,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # meanwhile, what "wrong" gets alone (its checks run in this process, without nbgrader)
+    # meanwhile, what "wrong" gets alone (its checks run in this process, without nbgrader);
+    # course A starts after it: a head start for a_slow, which must be waiting when A's
+    # memory_touch runs (its wait ends only once A is done, whenever that is)
     namespace = solution_namespace(A1)
     exec(_a1_wrong("conv2d_naive", "").strip(), namespace)  # noqa: S102 - the mutant, ours
     wrong_fails = failing_parts(A1, namespace)
-    out_a, err_a = run_a.communicate(timeout=1500)
-    a_done = time.time()
+    run_a = subprocess.Popen([str(BIN / "nbgrader"), "autograde", A1], cwd=REPO_ROOT, env=env_a,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out_a, err_a = run_a.communicate(timeout=1500)
+        a_done = time.time()
+    finally:  # a_slow's wait ends
+        (signal / "go").write_text("course A is graded")
     out_b, err_b = run_b.communicate(timeout=1500)
     leaks = left_behind(before)
     assert run_a.returncode == 0, err_a[-3000:]
@@ -128,6 +141,7 @@ def test_memory_touch_is_stopped_while_the_other_grader_runs(two_runs):
     t0 = float(re.search(r"T_SLOW0 ([\d.]+)", slow).group(1))
     t1 = float(re.search(r"T_SLOW1 ([\d.]+)", slow).group(1))
     assert t0 < t_touch < t1, (t0, t_touch, t1)
+    assert t1 < t0 + WAIT, "a_slow's wait ran out instead of ending with course A's run"
 
 
 def test_neither_leaves_a_server_spool_or_cgroup_behind(two_runs):
