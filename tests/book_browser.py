@@ -134,7 +134,7 @@ def settle(page, widgets: int = 0, timeout: float = 30000) -> int:
             break
         except Exception as e:  # a page that redirects (index.html) settles once it has
             if "context was destroyed" not in str(e) or attempt == 2:
-                raise
+                raise AssertionError(f"{page.url} did not settle: {e}") from e
             page.wait_for_load_state("load")
     if widgets:
         try:

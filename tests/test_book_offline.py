@@ -10,8 +10,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
-from book_browser import PageLog, book_html
+from book_browser import PageLog, book_html, changes, settle, widget_pages
 
 # The editions: the folder of each under the built book (tools/translations.py).
 EDITIONS = {"en": "", "ru": "ru/"}
@@ -140,59 +141,105 @@ def test_every_local_file_a_page_loads_exists():
 
 
 # The Russian edition's pages run the same code and show the same cells as the English ones
-# (checked by the test above without a browser): in the browser, a few of them.
+# (checked by the test above without a browser): in the browser, a few of them, and every
+# Russian page with widgets.
 RUSSIAN_IN_BROWSER = ["ru/book/intro.html", "ru/book/part1/03_convolution.html",
                       "ru/book/part2/01_lenet.html", "ru/book/widgets.html", "ru/search.html"]
 
 
-def test_every_page_in_a_browser_requests_only_local_files(browser, base_url):
-    """... and, on a 1280 px desktop, shows every code cell and output whole: nothing the
-    text refers to is hidden behind a horizontal scroll bar (book/_static/cnncourse-book.css
-    wraps long lines). Every English page, and the Russian pages of RUSSIAN_IN_BROWSER."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    offenders, broken, scrolling = [], [], []
+CHAPTER = "book/part1/01_what_an_image_is.html"
+
+
+def _math_and_a_reacting_widget(page) -> str:
+    """What is wrong on the chapter's page ('' if nothing): its math typeset (no TeX left in
+    the prose) and its pixel explorer changing its numbers when the pointer moves over the
+    picture."""
+    try:
+        page.wait_for_selector("mjx-container", timeout=20000)
+        assert page.locator("mjx-container").count() >= 5, "fewer than 5 typeset formulas"
+        body = page.inner_text("article")
+        assert "\\frac" not in body and "\\times" not in body, "TeX left untypeset in the prose"
+        widget = page.locator(".cnnw-pixel-explorer")
+        widget.wait_for(timeout=20000)
+        canvas = widget.locator("canvas")
+        assert canvas.bounding_box()["width"] > 100, "the picture is narrower than 100 px"
+        before = widget.locator("table").inner_text()
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.8)
+        assert changes(widget.locator("table"), before), \
+            "moving the pointer over the picture did not change the numbers"
+    except (AssertionError, PlaywrightError) as e:  # a timeout waiting for the math or the widget
+        return f"{type(e).__name__}: {e}"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def walk(browser, base_url) -> dict[str, dict]:
+    """Every English page, the Russian pages of RUSSIAN_IN_BROWSER and every Russian page with
+    widgets, each opened once over http on a 1280 px desktop, in one tab, until it has settled
+    (book_browser.settle: loaded, math typeset, fonts and widgets there): per page, what it
+    requested outside the book, its failed requests and errors, its code cells and outputs that
+    scroll sideways, and how many course widgets it shows of how many it embeds; on the
+    chapter CHAPTER (both editions), what is wrong with its math and its widget."""
     html = book_html()
     russian = [html / rel for rel in RUSSIAN_IN_BROWSER]
     assert all(p.is_file() for p in russian), "a Russian page of RUSSIAN_IN_BROWSER is missing"
+    widgets = dict(widget_pages())
+    russian += [html / rel for rel in widgets if rel.startswith("ru/") and rel not in RUSSIAN_IN_BROWSER]
+    assert (html / "ru" / CHAPTER) in russian, "the Russian chapter is not opened"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log = PageLog(page, base_url)
+    out = {}
     for path in [p for p in pages() if p.relative_to(html).parts[0] != "ru"] + russian:
-        rel = path.relative_to(book_html()).as_posix()
-        page = context.new_page()
-        log = PageLog(page, base_url)
-        page.goto(f"{base_url}/{rel}", wait_until="networkidle")
-        offenders += [f"{rel}: {u}" for u in log.external()]
-        broken += [f"{rel}: {f}" for f in log.failures]
-        scrolling += [f"{rel}: {px} px hidden in {line!r}" for line, px in page.evaluate(SCROLLING_CELLS)]
-        page.close()
+        rel = path.relative_to(html).as_posix()
+        log.clear()
+        page.goto(f"{base_url}/{rel}")
+        shown = settle(page, widgets.get(rel, 0))
+        out[rel] = {"scrolling": page.evaluate(SCROLLING_CELLS), "widgets": (shown, widgets.get(rel, 0))}
+        if rel.removeprefix("ru/") == CHAPTER:
+            out[rel]["chapter"] = _math_and_a_reacting_widget(page)
+            log.wait_answered(page)
+        out[rel].update(external=log.external(), failures=list(log.failures))
     context.close()
+    return out
+
+
+def test_every_page_in_a_browser_requests_only_local_files(walk):
+    """... and has no failed request or error (every English page, the Russian pages of
+    RUSSIAN_IN_BROWSER and the Russian pages with widgets)."""
+    offenders = [f"{rel}: {u}" for rel, seen in walk.items() for u in seen["external"]]
+    broken = [f"{rel}: {f}" for rel, seen in walk.items() for f in seen["failures"]]
     assert not offenders, "pages requested the network:\n" + "\n".join(offenders[:20])
     assert not broken, "pages had failed requests or errors:\n" + "\n".join(broken[:20])
+
+
+def test_every_code_cell_and_output_shows_whole_on_a_desktop(walk):
+    """On a 1280 px desktop every code cell and output shows whole: nothing the text refers
+    to is hidden behind a horizontal scroll bar (book/_static/cnncourse-book.css wraps long
+    lines)."""
+    scrolling = [f"{rel}: {px} px hidden in {line!r}" for rel, seen in walk.items()
+                 for line, px in seen["scrolling"]]
     assert not scrolling, (f"{len(scrolling)} code cells or outputs scroll sideways at 1280 px:\n"
                            + "\n".join(scrolling[:20]))
 
 
+def test_every_widget_renders_over_http(walk):
+    """Every page with course widgets shows them all (in both editions; as a file:
+    test_widgets_browser.py)."""
+    assert set(rel for rel, _ in widget_pages()) <= set(walk), "a page with widgets was not opened"
+    wrong = [f"{rel}: {shown} of {n} widgets rendered" for rel, seen in walk.items()
+             for shown, n in [seen["widgets"]] if shown != n]
+    assert not wrong, "\n".join(wrong)
+
+
 @pytest.mark.parametrize("edition", EDITIONS.values(), ids=EDITIONS.keys())
-def test_chapter_typesets_math_and_renders_a_reacting_widget(browser, base_url, edition):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log = PageLog(page, base_url)
-    page.goto(f"{base_url}/{edition}book/part1/01_what_an_image_is.html", wait_until="networkidle")
-    page.wait_for_selector("mjx-container", timeout=20000)
-    assert page.locator("mjx-container").count() >= 5
-    # No TeX left untypeset in the prose.
-    body = page.inner_text("article")
-    assert "\\frac" not in body and "\\times" not in body
-    widget = page.locator(".cnnw-pixel-explorer")
-    widget.wait_for(timeout=20000)
-    canvas = widget.locator("canvas")
-    assert canvas.bounding_box()["width"] > 100
-    before = widget.locator("table").inner_text()
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.8)
-    page.wait_for_timeout(300)
-    after = widget.locator("table").inner_text()
-    assert after != before, "moving the pointer over the picture did not change the numbers"
-    assert not log.external() and not log.failures, (log.external(), log.failures)
-    page.close()
+def test_chapter_typesets_math_and_renders_a_reacting_widget(walk, edition):
+    """On the chapter's page, as the walk found it (and with no request outside the book, no
+    failed request or error: the test above)."""
+    problem = walk[f"{edition}{CHAPTER}"]["chapter"]
+    assert not problem, problem
 
 
 def test_the_language_switch_is_reached_and_followed_with_the_keyboard(browser):
@@ -218,8 +265,11 @@ def test_russian_search_finds_the_convolution_chapter(browser, base_url, query):
     finds the chapter from other forms of the word (its title: Свёртка), with ё or е."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     log = PageLog(page, base_url)
-    page.goto(f"{base_url}/ru/search.html?q={query}", wait_until="networkidle")
-    page.wait_for_selector("#search-results ul.search li", timeout=20000)
+    page.goto(f"{base_url}/ru/search.html?q={query}")
+    page.wait_for_function("typeof Search !== 'undefined' && Search._pulse_status === -1"  # searchtools.js: finished
+                           " && document.querySelector('#search-results ul.search li')", timeout=20000)
+    settle(page)
+    log.wait_answered(page)  # the summaries of the results
     hits = page.eval_on_selector_all("#search-results ul.search li a",
                                      "els => els.map(e => e.getAttribute('href'))")
     assert any("book/part1/03_convolution.html" in h for h in hits), (query, hits[:10])

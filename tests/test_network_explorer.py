@@ -23,7 +23,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from book_browser import CONTRAST
+from book_browser import CONTRAST, settle
 from cnncourse.architectures.lenet import LeNet5, lenet5_modern
 from cnncourse.data import MNIST_MEAN, MNIST_STD, load_mnist, mnist_tensor_dataset
 from cnncourse.widgets.network_explorer import (export_weights, import_weights,
@@ -180,7 +180,8 @@ def explorer(browser, base_url):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base_url}/{PAGE}", wait_until="networkidle")
+    page.goto(f"{base_url}/{PAGE}")
+    settle(page, 1)
     page.wait_for_selector(".cnnw-network .cnnw-prob", timeout=30000)
     yield page, page.locator(".cnnw-network").first, errors
     page.close()
