@@ -76,14 +76,32 @@ def _change(page, widget, kind: str) -> str:
 FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))"
 
 
+def _pointing_problems(page) -> list[str]:
+    """On the gallery: the widgets whose highlight pointing at an output cell or unit does not
+    move."""
+    problems = []
+    checks = [(".cnnw-receptive-field", "canvas.cnnw-output"), (".cnnw-pooling", "table.cnnw-out td"),
+              (".cnnw-conv-matrix", "table.cnnw-out td")]
+    for root, target in checks:
+        widget = page.locator(root).first
+        before = widget.evaluate(SNAPSHOT)
+        spot = widget.locator(target).last
+        spot.scroll_into_view_if_needed()
+        box = spot.bounding_box()
+        page.mouse.move(box["x"] + box["width"] - 4, box["y"] + box["height"] - 4)
+        if not changes(widget, before, SNAPSHOT):
+            problems.append(f"{root}: pointing at {target} changed nothing")
+    return problems
+
+
 @pytest.fixture(scope="module")
 def widget_walk(browser) -> dict[str, dict]:
     """Every page with course widgets (both editions), opened once each as a file (as a reader
     who double-clicks index.html does), in one tab: per page, how many course widgets it shows
     of how many it embeds, its failed requests and errors, the kinds of its widgets and, for
     each widget, what went wrong when one of its controls was changed (its animations paused
-    first). Over http the same pages are opened by test_book_offline.py (widgets counted,
-    requests and errors checked)."""
+    first); on the gallery, then, what pointing did not move. Over http the same pages are
+    opened by test_book_offline.py (widgets counted, requests and errors checked)."""
     html = book_html()
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     log = PageLog(page, html.as_uri())
@@ -112,8 +130,10 @@ def widget_walk(browser) -> dict[str, dict]:
             what = _change(page, widget, kind)
             if not changes(widget, before, SNAPSHOT, timeout=3000):
                 problems.append(f"{rel}: {kind} #{k}: changing {what} did not change the display")
-        out[rel] = {"widgets": (shown, expected), "failures": list(log.failures), "kinds": kinds,
-                    "problems": problems}
+        out[rel] = {"widgets": (shown, expected), "kinds": kinds, "problems": problems}
+        if rel == "book/widgets.html":
+            out[rel]["pointing"] = _pointing_problems(page)
+        out[rel]["failures"] = list(log.failures)
     page.close()
     return out
 
@@ -139,25 +159,12 @@ def test_every_widget_renders_and_reacts(widget_walk):
     assert not problems, "\n".join(problems)
 
 
-def test_pointing_moves_the_highlight(browser, base_url):
-    """Pointing at an output cell or unit changes the highlighted window / field (a page of
-    its own: pointing moves the selection the arrow-key test starts from)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(f"{base_url}/book/widgets.html")
-    settle(page, len(KINDS))
-    for button in page.locator(f".cnnw {PLAYING}").all():  # only the pointer changes the display
-        button.click()
-    checks = [(".cnnw-receptive-field", "canvas.cnnw-output"), (".cnnw-pooling", "table.cnnw-out td"),
-              (".cnnw-conv-matrix", "table.cnnw-out td")]
-    for root, target in checks:
-        widget = page.locator(root).first
-        before = widget.evaluate(SNAPSHOT)
-        spot = widget.locator(target).last
-        spot.scroll_into_view_if_needed()
-        box = spot.bounding_box()
-        page.mouse.move(box["x"] + box["width"] - 4, box["y"] + box["height"] - 4)
-        assert changes(widget, before, SNAPSHOT), f"{root}: pointing at {target} changed nothing"
-    page.close()
+def test_pointing_moves_the_highlight(widget_walk):
+    """Pointing at an output cell or unit changes the highlighted window / field (on the
+    gallery, as the walk left it: animations paused, one control of each widget changed)."""
+    assert "pointing" in widget_walk.get("book/widgets.html", {}), "the gallery was not walked"
+    problems = widget_walk["book/widgets.html"]["pointing"]
+    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------- keyboard, validation, contrast, phone
