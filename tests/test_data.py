@@ -68,3 +68,10 @@ def test_photos_load_offline_in_both_layouts():
     assert torch.equal((t[0, :, 5, 7] * 255).round().to(torch.uint8), torch.from_numpy(cat[5, 7]))
     with pytest.raises(ValueError, match="unknown photo"):
         data.load_photo("lena")
+
+
+@pytest.mark.parametrize("name", data.PHOTOS)
+def test_photos_are_the_pixels_scikit_image_reads(name):
+    import skimage.data
+
+    assert np.array_equal(data.load_photo(name), getattr(skimage.data, name)())
