@@ -26,10 +26,11 @@ def venv_env() -> dict:
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium (playwright), for the tests that open the built book (one for all of
-    them: each test opens its own pages)."""
+    """Headless Chromium (playwright), for the tests that open the built book (one per test
+    file: playwright's sync API keeps an event loop running in the thread while it is open,
+    and the sandbox's tests call asyncio.run, which refuses to run inside one)."""
     from book_browser import chromium
 
     with chromium() as b:
