@@ -108,6 +108,18 @@ class PageLog:
         return [u for u in self.requests if not u.startswith(local)]
 
 
+# Every font the page's style sheets declare (@font-face), as absolute URLs: a font the browser
+# has not needed yet is not requested, so a wrong address shows here before it shows as a 404.
+FONT_FACES = """() => { const out = [];
+  for (const sheet of document.styleSheets) {
+    let rules; try { rules = sheet.cssRules; } catch (e) { continue; }
+    for (const rule of rules) if (rule instanceof CSSFontFaceRule) {
+      const re = /url\\("?([^)"]+)"?\\)/g; const src = rule.style.getPropertyValue('src'); let m;
+      while ((m = re.exec(src))) out.push(new URL(m[1], sheet.href || document.baseURI).href);
+    } }
+  return [...new Set(out)]; }"""
+
+
 # The page has settled: loaded, its math typeset (the local MathJax, if the page loads it) and
 # the fonts it uses loaded. What the page loads by itself has been requested by then; the
 # widgets are waited for by count (settle).

@@ -17,13 +17,17 @@ OUT = ROOT / "build" / "static"
 
 REQUIRE_CONFIG = """\
 // Point RequireJS at the local copy of anywidget's front end, and the widget manager at its
-// own fonts, beside this file (written by tools/vendor_assets.py).
+// own fonts, beside this file (written by tools/vendor_assets.py). The widget manager's
+// modules @jupyter-widgets/base and /controls (defined in embed-amd.js) place their fonts
+// beside their own RequireJS address: mapped here, or they would ask for them beside the page
+// (.../book/@jupyter-widgets/*.woff2, 404).
 (function () {
   var src = document.currentScript && document.currentScript.src;
   var base = src ? src.substring(0, src.lastIndexOf("/") + 1) : "_static/widgets/";
   window.__jupyter_widgets_assets_path__ = base;
   window.require.config({ paths: {
     anywidget: base + "anywidget",
+    "@jupyter-widgets": base.replace(/\/$/, ""),
     "@jupyter-widgets/html-manager/dist": base.replace(/\/$/, ""),
   } });
 })();
