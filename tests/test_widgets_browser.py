@@ -255,6 +255,26 @@ def test_kernel_entries_take_fractions(gallery):
     assert not errors, errors
 
 
+def test_the_pooling_legend_names_only_what_is_drawn(gallery):
+    """Max pooling outlines each window's maximum and its legend says so; average pooling
+    outlines nothing, and the legend's "maximum" entry goes (it used to stay)."""
+    page, errors = gallery
+    widget = page.locator(".cnnw-pooling").first
+    kind = widget.locator('select[data-trait="kind"]')
+    kind.scroll_into_view_if_needed()
+    shown = "el => Array.from(el.querySelectorAll('.cnnw-key')).filter(k => k.offsetParent).length"
+    seen = {}
+    for mode in ("max", "avg", "max"):
+        kind.select_option(mode)
+        page.evaluate(FRAMES)
+        seen[mode] = (widget.locator("td.cnnw-max").count(), widget.evaluate(shown))
+        if mode == "max":
+            assert seen[mode][0] == 1, f"max pooling outlines {seen[mode][0]} cells, not the 1 maximum"
+    assert seen["avg"][0] == 0, "average pooling outlines a maximum"
+    assert seen["avg"][1] == seen["max"][1] - 1, f"legend entries shown (outlined, keys): {seen}"
+    assert not errors, errors
+
+
 def test_kernel_playground_shows_the_arithmetic_of_the_pointed_pixel(gallery):
     page, errors = gallery
     widget = page.locator(".cnnw-kernel-playground").first

@@ -12,24 +12,6 @@ export function h(tag, attrs = {}, ...children) {
   return node;
 }
 
-// A labelled integer input bound to the synced trait `name` of the model.
-export function intInput(model, name, label, min, max, onChange) {
-  const input = h("input", { type: "number", min: String(min), max: String(max), step: "1" });
-  input.value = String(model.get(name));
-  input.dataset.trait = name;
-  input.addEventListener("change", () => {
-    let v = Math.round(Number(input.value));
-    if (!Number.isFinite(v)) v = model.get(name);
-    v = Math.max(min, Math.min(max, v));
-    input.value = String(v);
-    model.set(name, v);
-    model.save_changes();
-    if (onChange) onChange();
-  });
-  model.on(`change:${name}`, () => { input.value = String(model.get(name)); });
-  return h("label", {}, label ? h("span", { text: label }) : null, input);
-}
-
 // A labelled <select> bound to the trait `name`; options: [[value, text], ...].
 export function selectInput(model, name, label, options) {
   const select = h("select", {});
@@ -68,25 +50,6 @@ export function colours(node) {
   return { fg, grid: "rgba(128,128,128,0.55)", input: "rgba(70,130,220,0.30)",
            pad: "rgba(128,128,128,0.15)", window: "rgba(255,140,0,0.55)",
            out: "rgba(0,180,170,0.35)", hot: "rgba(255,59,48,0.85)" };
-}
-
-// An editable table of numbers; onChange(row, col, value) is called on each edit.
-export function numberTable(matrix, onChange, cls = "cnnw-grid cnnw-kernel") {
-  const table = h("table", { class: cls });
-  matrix.forEach((row, a) => {
-    const tr = h("tr", {});
-    row.forEach((v, b) => {
-      const input = h("input", { type: "text", inputmode: "decimal", size: "5" });
-      input.value = fmt(v, 4);
-      input.addEventListener("change", () => {
-        const x = Number(input.value);
-        onChange(a, b, Number.isFinite(x) ? x : 0);
-      });
-      tr.append(h("td", {}, input));
-    });
-    table.append(tr);
-  });
-  return table;
 }
 
 // Bytes from base64 (data embedded in the page).

@@ -160,6 +160,7 @@ function render({ model, el }) {
   const caption = h("div", { class: "cnnw-caption", "aria-live": "polite" });
   const key = legend([["rgba(255, 140, 0, .35)", t("keyWindow")],
     [{ outline: "#ff3b30" }, t("keyMax")], ["rgba(128,128,128,.18)", t("keyPadding")]]);
+  const maxKey = key.children[1];  // average pooling outlines no maximum: its key is hidden
   root.append(controls, h("div", { class: "cnnw-view" }, status, tables, key,
     h("div", { class: "cnnw-hint", text: t("pointHint") }), caption));
   el.appendChild(root);
@@ -188,6 +189,7 @@ function render({ model, el }) {
     if (hover[0] >= ho || hover[1] >= wo) hover = [0, 0];
     const [i, j] = hover;
     const layer = c.kind === "max" ? "max_pool2d" : "avg_pool2d";
+    maxKey.hidden = c.kind !== "max";
     status.textContent = `${layer}: ${H}×${W} → ${ho}×${wo}` +
       `   (H_out = ⌊(${H} + 2·${c.padding_h} − ${c.kernel_h}${c.ceil_mode ? ` + ${c.stride_h} − 1` : ""})/${c.stride_h}⌋ + 1` +
       `${c.ceil_mode ? t("ceilNote") : ""})`;
