@@ -207,8 +207,8 @@ def widget_pages() -> list[tuple[str, int]]:
     return list(_widget_pages(book_html()))
 
 
-# For each element of a widget with text of its own: its colour, the background behind it
-# (the first opaque one up the tree) and the opacity it is drawn with -> contrast ratios.
+# For each element under root with visible text of its own: its colour, the background behind
+# it (the first opaque one up the tree) and the opacity it is drawn with -> contrast ratios.
 CONTRAST = """root => {
   const rgba = (s) => { const m = s.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
   const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
@@ -219,6 +219,8 @@ CONTRAST = """root => {
   for (const el of root.querySelectorAll('*')) {
     const own = Array.from(el.childNodes).filter((n) => n.nodeType === 3 && n.textContent.trim()).map((n) => n.textContent.trim()).join(' ');
     if (!own || !el.getClientRects().length) continue;
+    // text nobody sees: hidden, transparent (a collapsed cell), or MathJax's copy for screen readers
+    if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true }) || el.closest('mjx-assistive-mml')) continue;
     let alpha = 1; for (let e = el; e && e !== document.body; e = e.parentElement) alpha *= Number(getComputedStyle(e).opacity);
     const fg = rgba(getComputedStyle(el).color), bg = background(el);
     const a = alpha * fg[3], mix = [0, 1, 2].map((k) => a * fg[k] + (1 - a) * bg[k]);

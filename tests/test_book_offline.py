@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from book_browser import FONT_FACES, PageLog, book_html, changes, settle, widget_pages
+from book_browser import CONTRAST, FONT_FACES, PageLog, book_html, changes, settle, widget_pages
 
 # The editions: the folder of each under the built book (tools/translations.py).
 EDITIONS = {"en": "", "ru": "ru/"}
@@ -149,6 +149,14 @@ RUSSIAN_IN_BROWSER = ["ru/book/intro.html", "ru/book/part1/03_convolution.html",
 
 
 CHAPTER = "book/part1/01_what_an_image_is.html"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+# The page's width at the screen's (arg), and what in the article reaches past the screen.
+WIDER_THAN_THE_SCREEN = """(screen) => [document.documentElement.scrollWidth,
+  Array.from(document.querySelectorAll('article *'))
+    .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > screen + 1)
+    .slice(0, 3).map(e => `${e.tagName}.${e.className} ${(e.textContent || '').slice(0, 50)}`)]"""
 
 
 def _math_and_a_reacting_widget(page) -> str:
@@ -180,8 +188,9 @@ def walk(browser, base_url) -> dict[str, dict]:
     """Every English page, the Russian pages of RUSSIAN_IN_BROWSER and every Russian page with
     widgets, each opened once over http on a 1280 px desktop, in one tab, until it has settled
     (book_browser.settle: loaded, math typeset, fonts and widgets there): per page, what it
-    requested outside the book, its failed requests and errors, its code cells and outputs that
-    scroll sideways, and how many course widgets it shows of how many it embeds; on the
+    requested outside the book, its failed requests and errors, the fonts it declares, its code
+    cells and outputs that scroll sideways, its text below 4.5:1 in the light and the dark theme,
+    its width at 390 px, and how many course widgets it shows of how many it embeds; on the
     chapter CHAPTER (both editions), what is wrong with its math and its widget."""
     html = book_html()
     russian = [html / rel for rel in RUSSIAN_IN_BROWSER]
@@ -189,7 +198,7 @@ def walk(browser, base_url) -> dict[str, dict]:
     widgets = dict(widget_pages())
     russian += [html / rel for rel in widgets if rel.startswith("ru/") and rel not in RUSSIAN_IN_BROWSER]
     assert (html / "ru" / CHAPTER) in russian, "the Russian chapter is not opened"
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     log = PageLog(page, base_url)
     out = {}
@@ -204,6 +213,17 @@ def walk(browser, base_url) -> dict[str, dict]:
             log.wait_answered(page)
         out[rel].update(external=log.external(), failures=list(log.failures),
                         fonts=page.evaluate(FONT_FACES))
+        # The same page in both themes (transitions off: colours are read at once) and on a
+        # phone's width: text below 4.5:1, and how wide the page is at 390 px.
+        page.add_style_tag(content="*, *::before, *::after { transition: none !important; }")
+        for theme in ("light", "dark"):
+            page.evaluate(f"document.documentElement.dataset.theme = '{theme}'")
+            out[rel][f"low_contrast_{theme}"] = [
+                (text, round(ratio, 2)) for text, ratio in page.evaluate(f"({CONTRAST})(document.body)")
+                if ratio < 4.5]
+        page.set_viewport_size(PHONE)
+        out[rel]["phone_width"] = page.evaluate(WIDER_THAN_THE_SCREEN, PHONE["width"])
+        page.set_viewport_size(DESKTOP)
     context.close()
     return out
 
@@ -233,6 +253,22 @@ def test_every_font_the_pages_declare_is_in_the_book(walk):
                 missing.append(f"{rel}: {url}")
     assert seen, "no page declared a font: the check saw nothing"
     assert not missing, f"{len(missing)} declared fonts are not in the book:\n" + "\n".join(missing[:20])
+
+
+def test_every_page_reads_well_in_both_themes(walk):
+    """All text that shows (prose, code, outputs, navigation, the language switch and the
+    "run this chapter" note) keeps a contrast of at least 4.5:1 in the light and the dark
+    theme, on every page walked."""
+    low = [f"{rel}, {theme}: {text!r} at {ratio}:1" for rel, seen in walk.items()
+           for theme in ("light", "dark") for text, ratio in seen[f"low_contrast_{theme}"]]
+    assert not low, f"{len(low)} texts below 4.5:1:\n" + "\n".join(low[:20])
+
+
+def test_every_page_fits_a_phone(walk):
+    """At 390 px no page is wider than the screen (long names in the text break)."""
+    wide = [f"{rel}: {width} px ({culprits})" for rel, seen in walk.items()
+            for width, culprits in [seen["phone_width"]] if width > PHONE["width"]]
+    assert not wide, f"{len(wide)} pages wider than {PHONE['width']} px:\n" + "\n".join(wide[:20])
 
 
 def test_every_code_cell_and_output_shows_whole_on_a_desktop(walk):
