@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from cnncourse.checks import CheckFailure
-from cnncourse.checks import backprop
+from cnncourse.checks import backprop, conv, core, matmul
 from cnncourse.checks.conv import check_conv2d
 from cnncourse.checks.core import Case, channels_last, layout_name, non_contiguous, variant
 from cnncourse.checks.matmul import check_conv_transpose2d
@@ -73,6 +73,37 @@ def test_a3_gpu_case_path_with_a_stand_in_device(monkeypatch):
     cases = backprop.conv2d_function_cases("grad_input", "hidden", 3)
     assert cases[-1].name.endswith("float64 on cpu") and not cases[-1].gradcheck
     assert backprop.check_conv2d_function(cls, "grad_input", "hidden", 3).passed == len(cases)
+
+
+@pytest.mark.parametrize("assignment, name, check, kwargs, seed", [
+    ("a1_conv_forward", "conv2d_naive", conv.check_conv2d, {"topic": "basic"}, 101),
+    ("a1_conv_forward", "apply_kernel", conv.check_apply_kernel, {}, 106),
+    ("a2_conv_as_matmul", "conv_matrix", matmul.check_conv_matrix, {}, 201),
+    ("a2_conv_as_matmul", "conv2d_im2col", matmul.check_conv2d_im2col, {"topic": "basic"}, 202),
+    ("a2_conv_as_matmul", "conv_transpose2d", matmul.check_conv_transpose2d, {"topic": "basic"}, 207),
+])
+def test_a1_a2_gpu_cases_with_a_stand_in_device(monkeypatch, assignment, name, check, kwargs, seed):
+    """Where CUDA is available the hidden families of a1 and a2 add a case on it (the output
+    must stay on the input's device); here the CPU stands in for it, so that the path runs and
+    the reference solution passes it. Without a stand-in there is no such case."""
+    fn = solution_namespace(assignment)[name]
+    without = check(fn, family="hidden", seed=seed, **kwargs).passed
+    monkeypatch.setattr(core, "gpu_device", lambda: "cpu")
+    report = check(fn, family="hidden", seed=seed, **kwargs)
+    assert report.passed == without + 1, (report.passed, without)
+
+
+def test_a_passing_check_prints_the_same_line_with_or_without_a_gpu():
+    """A case on another device than the CPU runs (and fails the check like any other) but
+    is not counted in the passing line, which the solutions' cells print and nbval compares:
+    `make execute` on CUDA, then `make test` on a CPU, sees the same count."""
+    case = Case("c", {"x": torch.ones(2, 2), "weight": torch.ones(1, 1, 1, 1), "bias": None})
+    on_meta = variant(case, "c, on meta", device="meta")
+    assert on_meta.inputs["x"].device.type == "meta"
+    assert core.counted([case, on_meta, case]) == 2
+    fn_cases = backprop.conv2d_function_cases("grad_input", "hidden", 3)
+    meta = [backprop.fn_variant(fn_cases[0], "on meta", device="meta")]
+    assert core.counted(fn_cases + meta) == len(fn_cases)
 
 
 def test_a3_float32_gradient_buffer_error_is_reported():

@@ -42,8 +42,8 @@ import torch.nn.functional as F
 from cnncourse import lecture
 from cnncourse.checks.core import (ATEN_CONVOLUTION, ATEN_POOLING, FLOAT64_TOL,
                                    TORCH_CONVOLUTIONS, CheckFailure, CheckReport,
-                                   ForbiddenCall, _short, channels_last, first_line,
-                                   forbid_calls, grader_module, non_contiguous, quiet,
+                                   ForbiddenCall, _short, channels_last, counted, first_line,
+                                   forbid_calls, gpu_device, grader_module, non_contiguous, quiet,
                                    random_tensor, report_failures, tensor_mismatch,
                                    tolerance_for)
 
@@ -153,12 +153,6 @@ def layout_variants(case: FnCase, label: str = "") -> list[FnCase]:
                        non_contiguous, grad_layout=non_contiguous)]
 
 
-def gpu_device() -> str | None:
-    """Where the grader runs one case per part besides the CPU: "cuda" when CUDA is
-    available, else None (the tests substitute another device to exercise this path)."""
-    return "cuda" if torch.cuda.is_available() else None
-
-
 def _check_family(family: str) -> None:
     if family not in ("visible", "hidden"):
         raise ValueError(f"family must be 'visible' or 'hidden', not {family!r}")
@@ -214,7 +208,7 @@ def run_function_cases(cls, reference, cases: list[FnCase], what: str, family: s
                                    tolerance_for(torch.empty(0, dtype=case.dtype), tol))
                 if problem is not None:
                     failures.append((f"{case.describe(name)}\n    {problem}", case.hint))
-    return report_failures(what, family, len(cases), failures, max_reported)
+    return report_failures(what, family, len(cases), failures, max_reported, passed=counted(cases))
 
 
 def _reference_results(reference, case: FnCase):

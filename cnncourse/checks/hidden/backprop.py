@@ -15,7 +15,7 @@ from cnncourse.checks.core import channels_last, non_contiguous, random_tensor
 def layout_variants(case: FnCase, label: str) -> list[FnCase]:
     """The hidden dtype, layout and device variants of one case: float32 in channels-last
     (inputs and output gradient), float64 transposed (non-contiguous, with gradcheck), and
-    float64 on the GPU where there is one (:func:`cnncourse.checks.backprop.gpu_device`)."""
+    float64 on the GPU where there is one (:func:`cnncourse.checks.core.gpu_device`)."""
     cases = [fn_variant(case, f"{label}float32, channels-last inputs", torch.float32, channels_last,
                         grad_layout=channels_last),
              fn_variant(case, f"{label}float64, transposed (non-contiguous) inputs", layout=non_contiguous,

@@ -8,7 +8,8 @@ import torch
 
 from cnncourse import lecture
 from cnncourse.checks.conv import _APPLY_HINT, PADDING_MODES, _conv_case, _photo_crop, layout_cases
-from cnncourse.checks.core import Case, non_contiguous, random_tensor
+from cnncourse.checks import core
+from cnncourse.checks.core import Case, non_contiguous, random_tensor, variant
 
 
 def _pair_or_int(rng: random.Random, low: int, high: int):
@@ -73,8 +74,16 @@ def conv2d_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
                                 seed * 1000 + 100 + 10 * i, bias=rng.random() < 0.7, topic=topic,
                                 **kwargs))
     if topic == "basic":
-        cases += random_layout_cases(rng, seed * 1000 + 700)
+        cases += random_layout_cases(rng, seed * 1000 + 700) + on_gpu(cases[0])
     return cases
+
+
+def on_gpu(case: Case) -> list[Case]:
+    """``case`` once more on the GPU, where there is one (:func:`core.gpu_device`; else none):
+    the output must stay there, in the input's dtype. A small case: the loops of a naive
+    convolution launch a kernel per element there."""
+    device = core.gpu_device()
+    return [variant(case, f"{case.name}, on {device}", device=device)] if device else []
 
 
 def random_layout_cases(rng: random.Random, base: int) -> list[Case]:
@@ -125,4 +134,4 @@ def apply_kernel_cases(seed: int) -> list[Case]:
     cases.append(Case(f"coffee {tuple(img.shape)} as float32, non-contiguous, random 3x5, {mode}",
                       {"image": img, "kernel": random_tensor((3, 5), seed * 100 + 50)},
                       {"padding_mode": mode}, _APPLY_HINT))
-    return cases
+    return cases + on_gpu(cases[-1])

@@ -7,7 +7,7 @@ import random
 import torch
 
 from cnncourse.checks.core import Case, non_contiguous, random_tensor
-from cnncourse.checks.hidden.conv import ERROR_GEOMETRIES
+from cnncourse.checks.hidden.conv import ERROR_GEOMETRIES, on_gpu
 from cnncourse.checks.matmul import (CONV2D_TOPICS, HINT_MATRIX, HINTS_CONV, HINTS_T,
                                      TRANSPOSE_TOPICS, _conv_case, _t_case, conv_layout_cases,
                                      transpose_layout_cases)
@@ -40,7 +40,7 @@ def conv_matrix_cases(seed: int) -> list[Case]:
     weight = non_contiguous(random_tensor((kh, kw), s + 300, torch.float32))
     cases.append(Case("float32 kernel, transposed (non-contiguous)", {
         "input_hw": (kh + rng.randint(0, 3), kw + rng.randint(1, 3)), "weight": weight}, {}, HINT_MATRIX))
-    return cases
+    return cases + on_gpu(cases[0])
 
 
 def _random_layout_shapes(rng: random.Random, transpose: bool) -> list:
@@ -98,6 +98,7 @@ def conv2d_im2col_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
                                 base + 10 * i, h_, bias=rng.random() < 0.7, **kwargs))
     if topic == "basic":
         cases += conv_layout_cases(*_random_layout_shapes(rng, False), base + 700, label="random ")
+        cases += on_gpu(cases[0])
     if topic == "stride_padding_dilation":  # make sure each feature is present on its own
         cases += [
             _conv_case("random dilation 2 alone", (1, 2, 7, 6), (2, 2, 3, 2), base + 500, h_, dilation=2),
@@ -167,6 +168,7 @@ def conv_transpose2d_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
                              groups=groups, **kwargs))
     if topic == "basic":
         cases += transpose_layout_cases(*_random_layout_shapes(rng, True), base + 700, label="random ")
+        cases += on_gpu(cases[0])
     if topic == "stride_padding":  # each feature on its own, too
         cases += [
             _t_case("random output_padding (1, 2) with stride 3 alone", (1, 2, 3, 2), (2, 1, 2, 3),
