@@ -68,7 +68,7 @@ def test_view_on_a_transposed_input_is_named_with_its_layout():
 def test_a3_gpu_case_path_with_a_stand_in_device(monkeypatch):
     """Where CUDA is available the hidden family adds a float64 case per part on it; here
     the CPU stands in for it, so that the path (devices of grad_output, no gradcheck) runs."""
-    monkeypatch.setattr(backprop, "gpu_device", lambda: "cpu")
+    monkeypatch.setattr(core, "gpu_device", lambda: "cpu")
     cls = solution_namespace("a3_backprop")["Conv2dFunction"]
     cases = backprop.conv2d_function_cases("grad_input", "hidden", 3)
     assert cases[-1].name.endswith("float64 on cpu") and not cases[-1].gradcheck

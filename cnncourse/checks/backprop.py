@@ -27,7 +27,7 @@ Every part but the ties also runs float32 inputs (outputs and gradients keep the
 compared with rtol 1e-4, atol 1e-5 against the float64 reference rounded to float32, no
 gradcheck) and inputs and output gradients in other memory layouts (transposed views,
 channels-last): see :func:`layout_variants`; where CUDA is available, the grader runs one
-case per part there (:func:`gpu_device`).
+case per part there (:func:`cnncourse.checks.core.gpu_device`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from cnncourse import lecture
 from cnncourse.checks.core import (ATEN_CONVOLUTION, ATEN_POOLING, FLOAT64_TOL,
                                    TORCH_CONVOLUTIONS, CheckFailure, CheckReport,
                                    ForbiddenCall, _short, channels_last, counted, first_line,
-                                   forbid_calls, gpu_device, grader_module, non_contiguous, quiet,
+                                   forbid_calls, grader_module, non_contiguous, quiet,
                                    random_tensor, report_failures, tensor_mismatch,
                                    tolerance_for)
 

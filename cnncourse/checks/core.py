@@ -46,9 +46,9 @@ def channels_last(t: torch.Tensor) -> torch.Tensor:
 
 
 def gpu_device() -> str | None:
-    """Where the hidden checks run one case per graded part besides the CPU: "cuda" when
-    CUDA is available, else None (the tests substitute another device to exercise this
-    path)."""
+    """Where the hidden checks of a1, a2 and a3 add a case besides the CPU: "cuda" when CUDA
+    is available, else None (the tests substitute another device to exercise this path;
+    the hidden modules look it up here, so one patch reaches all three)."""
     return "cuda" if torch.cuda.is_available() else None
 
 

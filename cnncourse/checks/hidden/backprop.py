@@ -6,7 +6,7 @@ import random
 
 import torch
 
-from cnncourse.checks import backprop
+from cnncourse.checks import backprop, core
 from cnncourse.checks.backprop import (FnCase, _avg_args, _conv_case, _distinct, _max_args,
                                        _pool_case, _tied, fn_variant)
 from cnncourse.checks.core import channels_last, non_contiguous, random_tensor
@@ -20,7 +20,7 @@ def layout_variants(case: FnCase, label: str) -> list[FnCase]:
                         grad_layout=channels_last),
              fn_variant(case, f"{label}float64, transposed (non-contiguous) inputs", layout=non_contiguous,
                         grad_layout=non_contiguous)]
-    device = backprop.gpu_device()
+    device = core.gpu_device()
     if device is not None:
         cases.append(fn_variant(case, f"{label}float64 on {device}", device=device))
     return cases
