@@ -21,10 +21,12 @@ from cnncourse.nbgrader_course import Course
 from cnncourse.sandbox import cgroup, probe
 from hostile.corpus import A1, CONTROLS, CORPUS, Context, Layout
 
-# A cell of the reference solution takes at most about 2 s here (the hidden tests' cell):
-# 12 s leaves room for a loaded machine, and the three submissions that run into the limit
-# (busy_loop, sleep_past_limit, ignore_sigint) cost 12 s each, not 25.
-LIMITS = {"CNNCOURSE_LIMIT_CELL_SECONDS": "12", "CNNCOURSE_LIMIT_SUBMISSION_SECONDS": "240",
+# With trusted verdicts the kernel only runs the cases: the reference solution's slowest cell
+# takes about 0.3 s here (its hidden tests' cell; the slowest cell of any submission that
+# does not run into a limit, about 1 s). 6 s leaves room for a slower, loaded
+# machine, and each submission that runs into the limit (busy_loop, sleep_past_limit,
+# ignore_sigint, hang_every_call) costs about 6 s of the run, not 120.
+LIMITS = {"CNNCOURSE_LIMIT_CELL_SECONDS": "6", "CNNCOURSE_LIMIT_SUBMISSION_SECONDS": "240",
           "CNNCOURSE_LIMIT_SANDBOX_MEMORY_MB": "2048"}
 BY_NAME = {h.name: h for h in CONTROLS + CORPUS}
 
