@@ -25,7 +25,11 @@ c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.submitted_directory = "autograder/submitted"
 c.CourseDirectory.autograded_directory = "autograder/autograded"
 c.CourseDirectory.feedback_directory = "autograder/feedback"
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "autograder", "gradebook.db")
+# The gradebook: SQLite in autograder/ by default; $CNNCOURSE_DB_URL, any SQLAlchemy URL, to
+# keep it elsewhere, e.g. PostgreSQL (several graders writing at once; README, "Gradebook in
+# PostgreSQL"): postgresql+psycopg://USER@/DATABASE?host=/run/postgresql
+c.CourseDirectory.db_url = (os.environ.get("CNNCOURSE_DB_URL")
+                            or "sqlite:///" + os.path.join(root, "autograder", "gradebook.db"))
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.egg-info"]
 
 # exercises/ is committed, so without force `generate_assignment` would say "Skipping

@@ -33,21 +33,27 @@ _SOLUTION_REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?\n(.*?)^[ \t]*### EN
                               re.S | re.M)
 
 
-def nbgrader_env(root: Path | str | None = None) -> dict:
+def nbgrader_env(root: Path | str | None = None, db_url: str | None = None) -> dict:
     """Environment for nbgrader subprocesses: this venv's bin first on PATH (nbgrader runs
-    ``alembic`` from PATH) and, when given, ``CNNCOURSE_COURSE_ROOT``."""
+    ``alembic`` from PATH) and, when given, ``CNNCOURSE_COURSE_ROOT``. A course in ``root``
+    keeps its gradebook in ``root`` (SQLite) unless ``db_url`` is given: an instructor's own
+    ``CNNCOURSE_DB_URL`` never reaches a throwaway course."""
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("CNNCOURSE_COURSE_ROOT", None)
     if root is not None:
         env["CNNCOURSE_COURSE_ROOT"] = str(root)
+        env.pop("CNNCOURSE_DB_URL", None)
+    if db_url is not None:
+        env["CNNCOURSE_DB_URL"] = db_url
     return env
 
 
 def run_nbgrader(args: list[str], root: Path | str | None = None, check: bool = True,
-                 timeout: float | None = 1800) -> subprocess.CompletedProcess:
+                 timeout: float | None = 1800, db_url: str | None = None) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` from the repository (its nbgrader_config.py) on course ``root``."""
-    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=REPO_ROOT, env=nbgrader_env(root),
+    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=REPO_ROOT,
+                          env=nbgrader_env(root, db_url),
                           capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"
@@ -135,8 +141,9 @@ def _keep_release(root: Path, assignment: str) -> Path:
 class Course:
     """A course root in ``root`` with copies of the given assignments' source notebooks."""
 
-    def __init__(self, root: Path | str, assignments: list[str]):
+    def __init__(self, root: Path | str, assignments: list[str], db_url: str | None = None):
         self.root = Path(root)
+        self.db_url = db_url  # None: SQLite, autograder/gradebook.db in root
         (self.root / "autograder").mkdir(parents=True, exist_ok=True)
         for name in assignments:
             shutil.copytree(REPO_ROOT / "solutions" / name, self.root / "solutions" / name,
@@ -144,7 +151,7 @@ class Course:
                             dirs_exist_ok=True)
 
     def nbgrader(self, *args: str, check: bool = True, timeout: float | None = 1800):
-        return run_nbgrader(list(args), self.root, check=check, timeout=timeout)
+        return run_nbgrader(list(args), self.root, check=check, timeout=timeout, db_url=self.db_url)
 
     def release(self, assignment: str) -> Path:
         """``nbgrader generate_assignment ASSIGNMENT`` (as README: the config forces).
@@ -155,7 +162,7 @@ class Course:
         files, without nbgrader's seconds of start-up (a test process makes many courses)."""
         exercises = self.root / "exercises"
         db = self.root / "autograder" / "gradebook.db"
-        fresh = not db.exists() and not exercises.exists()
+        fresh = self.db_url is None and not db.exists() and not exercises.exists()
         key = (assignment, _tree_digest(self.root / "solutions" / assignment))
         done = _RELEASED.get(key) if fresh else None
         if done is not None and done.is_dir():
