@@ -18,8 +18,8 @@ SCRIPT = ROOT / "tools" / "prerequisites.sh"
 
 @pytest.fixture
 def bare_path():
-    """A bin folder with only the shell's basics, python3, node and npm: no chromium, no bwrap
-    (in a folder every user can reach: the non-root case runs as nobody)."""
+    """A bin folder with only the shell's basics, python3, node and npm: no chromium, no bwrap,
+    no PostgreSQL (in a folder every user can reach: the non-root case runs as nobody)."""
     import tempfile
 
     top = Path(tempfile.mkdtemp(prefix="cnncs-prereq-"))
@@ -41,7 +41,8 @@ def fake_apt(bin_dir: Path, log: Path) -> None:
 
 
 def run(target, bin_dir, user=None):
-    env = {"PATH": str(bin_dir), "PYTHON": "python3"}
+    # no PostgreSQL either: its programs are looked for in POSTGRESQL_LIB, an empty folder
+    env = {"PATH": str(bin_dir), "PYTHON": "python3", "POSTGRESQL_LIB": str(bin_dir.parent)}
     cmd = ["bash", str(SCRIPT), target]
     if user is not None:  # another user: setpriv drops root for this one command
         cmd = [shutil.which("setpriv"), f"--reuid={user}", f"--regid={user}", "--clear-groups",
@@ -65,7 +66,7 @@ def test_as_root_the_missing_packages_are_installed(bare_path, tmp_path):
     assert proc.returncode == 0, proc.stderr
     calls = log.read_text().splitlines()
     assert calls[0].startswith("update")
-    assert calls[1].split()[-2:] == ["chromium", "bubblewrap"], calls
+    assert calls[1].split()[-3:] == ["chromium", "bubblewrap", "postgresql"], calls
 
 
 def test_another_user_gets_one_message_and_nothing_runs(bare_path):
@@ -76,8 +77,8 @@ def test_another_user_gets_one_message_and_nothing_runs(bare_path):
     assert proc.returncode == 1
     assert not log.exists()
     lines = proc.stderr.strip().splitlines()
-    assert lines == ["prerequisites: missing system packages: chromium bubblewrap",
-                     "install them with:  sudo apt-get install -y chromium bubblewrap"], lines
+    assert lines == ["prerequisites: missing system packages: chromium bubblewrap postgresql",
+                     "install them with:  sudo apt-get install -y chromium bubblewrap postgresql"], lines
 
 
 def test_an_old_python_is_named(bare_path):

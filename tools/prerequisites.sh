@@ -2,8 +2,9 @@
 # The system packages that `make book` and `make test` need, installed when missing.
 #
 #   tools/prerequisites.sh book   # Python 3.10+ with venv, Node.js and npm
-#   tools/prerequisites.sh test   # the same, plus Chromium (browser tests) and bubblewrap
-#                                 # (the autograder's sandbox)
+#   tools/prerequisites.sh test   # the same, plus Chromium (browser tests), bubblewrap
+#                                 # (the autograder's sandbox) and PostgreSQL's server (the
+#                                 # gradebook test)
 #   tools/prerequisites.sh pdf    # the book's, plus XeLaTeX, latexmk, the LaTeX packages
 #                                 # Sphinx's LaTeX needs, DejaVu fonts and poppler's pdfinfo
 #                                 # (`make pdf`; about 350 MB installed, no texlive-fonts-extra)
@@ -36,6 +37,9 @@ if [[ $targets == *" test "* ]]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
     || [ -n "${CHROMIUM:-}" ] || need chromium
   command -v bwrap >/dev/null 2>&1 || need bubblewrap
+  # PostgreSQL's server, for the gradebook test (Debian keeps its programs out of PATH)
+  command -v initdb >/dev/null 2>&1 \
+    || compgen -G "${POSTGRESQL_LIB:-/usr/lib/postgresql}/*/bin/initdb" >/dev/null || need postgresql
 fi
 if [[ $targets == *" pdf "* ]]; then
   command -v xelatex >/dev/null 2>&1 || need_lean texlive-xetex
