@@ -3,10 +3,10 @@
 ``channels_last=True`` keeps image batches (N, C, H, W) and the model's 4-D weights in the
 channels-last layout (``torch.channels_last``, NHWC in memory; shapes and values are the
 same). PyTorch's CPU pooling and oneDNN's convolutions are vectorised over channels in that
-layout: one training pass of the CNN chapter's network took about 1.8 times less time than
-in the default layout on one core of an AVX-512 machine, 1.3 times less under the portable
-kernels, and LeNet-5 about 1.1 times less (``tools/benchmark_training_layout.py`` measures
-it on yours). It is not the default because a model that flattens with ``x.view(...)``, as
+layout: in batches of 64, one training pass of the CNN chapter's network or of LeNet-5 took
+about 1.5 times less time than in the default layout on one core of an AVX-512 machine,
+and about the same (1.0-1.1 times less) under the portable kernels, whose pooling is not
+vectorised (``tools/benchmark_training_layout.py`` measures it on yours). It is not the default because a model that flattens with ``x.view(...)``, as
 the lecture's listings do, then fails ("view size is not compatible with input tensor's
 size and stride"): ``.reshape``/``nn.Flatten`` work in either layout.
 """

@@ -23,7 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from cnncourse.architectures.lenet import LeNet5, lenet5_modern  # noqa: E402
 from cnncourse.data import MNIST_MEAN, MNIST_STD, mnist_tensor_dataset  # noqa: E402
@@ -31,17 +32,24 @@ from cnncourse.training import loader, subset, train_classifier  # noqa: E402
 
 
 def chapter6_cnn() -> nn.Sequential:
-    """The CNN chapter's network (its cell defines it for the reader; rebuilt here)."""
-    def block(c_in, c_out):
-        return [nn.Conv2d(c_in, c_out, 3), nn.MaxPool2d(2), nn.BatchNorm2d(c_out), nn.ReLU()]
-    return nn.Sequential(*block(1, 16), *block(16, 32), nn.Flatten(),
-                         nn.Linear(32 * 5 * 5, 64), nn.ReLU(), nn.Linear(64, 10))
+    """The CNN chapter's network, built by the chapter's own cell (the one defining
+    ``make_cnn``), so that the benchmark and the chapter cannot drift apart."""
+    import nbformat
+
+    chapter = nbformat.read(ROOT / "book" / "part1" / "06_cnn.ipynb", as_version=4)
+    source = next(c.source for c in chapter.cells
+                  if c.cell_type == "code" and "def make_cnn(" in c.source)
+    definitions = source.split("\n\n\nseed_everything", 1)[0]  # the defs, not the cell's prints
+    namespace = {"nn": nn}
+    exec(compile(definitions, "06_cnn.ipynb", "exec"), namespace)
+    return namespace["make_cnn"]()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=6400, help="training digits per pass")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=64, help="batch size (the chapters': 64)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     mnist = mnist_tensor_dataset("train")
@@ -51,14 +59,14 @@ def main() -> int:
     nets = {"CNN chapter": (chapter6_cnn, None, digits),  # LeNet-5 reads 32×32: padded as there
             "LeNet-5": (lambda: LeNet5(10), lambda out: out[0], padded),
             "LeNet-5, modern": (lambda: lenet5_modern(10), lambda out: out[0], padded)}
-    print(f"one pass over {args.n} digits, batch 128, one thread, median of {args.repeats} "
+    print(f"one pass over {args.n} digits, batch {args.batch}, one thread, median of {args.repeats} "
           f"(ATEN_CPU_CAPABILITY={torch.backends.cpu.get_cpu_capability()})")
     for name, (make, logits_of, data) in nets.items():
         times = {True: [], False: []}
         for _ in range(args.repeats):
             for channels_last in (False, True):
                 torch.manual_seed(0)
-                history = train_classifier(make(), loader(data, 128, shuffle=True), epochs=1,
+                history = train_classifier(make(), loader(data, args.batch, shuffle=True), epochs=1,
                                            device="cpu", logits_of=logits_of,
                                            channels_last=channels_last)
                 times[channels_last].append(history.seconds)
