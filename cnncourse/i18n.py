@@ -71,8 +71,18 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 
 def _(message: str) -> str:
-    """``message`` (a template) in the current language."""
+    """``message`` (a template) in the current language; a message the catalog does not
+    have (text already translated, or built at run time) stays as it is."""
+    if not message:  # gettext("") would be the catalog's header
+        return message
     return translations(get_language()).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalog without translating it: for constants defined at
+    import time (hints, reasons), translated with :func:`_` where they are used, so that
+    the language is the one of that moment."""
+    return message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

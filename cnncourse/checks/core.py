@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterable
 import torch
 from torch.overrides import TorchFunctionMode
 
+from cnncourse.i18n import N_, _, ngettext
+
 #: Tolerances for float64 comparisons (sums in another order differ by ~1e-15).
 FLOAT64_TOL = {"rtol": 1e-7, "atol": 1e-9}
 #: Tolerances for float32 results (a case in float32 checks that the dtype is kept; its
@@ -174,7 +176,8 @@ class Case:
         for key, value in self.inputs.items():
             parts.append(f"{key}={_short(value)}")
         parts += [f"{key}={value!r}" for key, value in self.kwargs.items()]
-        return f"case '{self.name}': {fn_name}({', '.join(parts)})"
+        return _("case '{name}': {call}").format(name=_(self.name),
+                                                 call=f"{fn_name}({', '.join(parts)})")
 
 
 def variant(case: Case, name: str, dtype: torch.dtype | None = None, layout=None,
@@ -217,7 +220,16 @@ class CheckReport:
     passed: int
 
     def __repr__(self) -> str:
-        return f"{self.what}: all {self.passed} {self.family} cases passed."
+        # English says "all 1 visible cases passed" too: one form, the same line as ever.
+        if self.family == "visible":
+            text = ngettext("{what}: all {passed} visible cases passed.",
+                            "{what}: all {passed} visible cases passed.", self.passed)
+        elif self.family == "hidden":
+            text = ngettext("{what}: all {passed} hidden cases passed.",
+                            "{what}: all {passed} hidden cases passed.", self.passed)
+        else:
+            return f"{self.what}: all {self.passed} {self.family} cases passed."
+        return text.format(what=self.what, passed=self.passed)
 
 
 def tensor_mismatch(actual, expected: torch.Tensor, rtol: float, atol: float) -> str | None:
@@ -227,19 +239,23 @@ def tensor_mismatch(actual, expected: torch.Tensor, rtol: float, atol: float) ->
     subclasses could overload comparisons, so they are refused.
     """
     if type(actual) is not torch.Tensor:
-        return f"returned {type(actual).__name__}, expected a torch.Tensor"
+        return _("returned {type}, expected a torch.Tensor").format(type=type(actual).__name__)
     if actual.dtype != expected.dtype:
-        return f"dtype {actual.dtype}, expected {expected.dtype} (keep the input's dtype)"
+        return _("dtype {actual}, expected {expected} (keep the input's dtype)").format(
+            actual=actual.dtype, expected=expected.dtype)
     if actual.device != expected.device:
-        return f"device {actual.device}, expected {expected.device} (keep the input's device)"
+        return _("device {actual}, expected {expected} (keep the input's device)").format(
+            actual=actual.device, expected=expected.device)
     if tuple(actual.shape) != tuple(expected.shape):
-        return f"shape {tuple(actual.shape)}, expected {tuple(expected.shape)}"
+        return _("shape {actual}, expected {expected}").format(
+            actual=tuple(actual.shape), expected=tuple(expected.shape))
     actual = actual.detach()
     expected = expected.detach()
     finite = torch.isfinite(actual)
     if not bool(finite.all()) and bool(torch.isfinite(expected).all()):
         idx = tuple(int(i) for i in (~finite).nonzero()[0])
-        return f"non-finite value {actual[idx].item()} at index {idx}"
+        return _("non-finite value {value} at index {index}").format(value=actual[idx].item(),
+                                                                      index=idx)
     if actual.numel() == 0:
         return None
     if expected.dtype.is_floating_point or expected.dtype.is_complex:
@@ -249,17 +265,26 @@ def tensor_mismatch(actual, expected: torch.Tensor, rtol: float, atol: float) ->
         if bool(bad.any()):
             flat = int(torch.argmax(err).item())
             idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), err.shape))
-            return (
-                f"values differ in {int(bad.sum())} of {err.numel()} elements; largest error "
-                f"{err[idx].item():.3g} at index {idx} (got {actual[idx].item():.6g}, expected "
-                f"{expected[idx].item():.6g}; tolerance atol={atol:g}, rtol={rtol:g})"
-            )
+            return ngettext(
+                "values differ in {bad} of {total} elements; largest error {error:.3g} at index "
+                "{index} (got {got:.6g}, expected {expected:.6g}; tolerance atol={atol:g}, "
+                "rtol={rtol:g})",
+                "values differ in {bad} of {total} elements; largest error {error:.3g} at index "
+                "{index} (got {got:.6g}, expected {expected:.6g}; tolerance atol={atol:g}, "
+                "rtol={rtol:g})", err.numel(),
+            ).format(bad=int(bad.sum()), total=err.numel(), error=err[idx].item(), index=idx,
+                     got=actual[idx].item(), expected=expected[idx].item(), atol=atol, rtol=rtol)
         return None
     bad = actual != expected
     if bool(bad.any()):
         idx = tuple(int(i) for i in bad.nonzero()[0])
-        return (f"values differ in {int(bad.sum())} of {bad.numel()} elements; first at index "
-                f"{idx} (got {actual[idx].item()}, expected {expected[idx].item()})")
+        return ngettext(
+            "values differ in {bad} of {total} elements; first at index {index} (got {got}, "
+            "expected {expected})",
+            "values differ in {bad} of {total} elements; first at index {index} (got {got}, "
+            "expected {expected})", bad.numel(),
+        ).format(bad=int(bad.sum()), total=bad.numel(), index=idx, got=actual[idx].item(),
+                 expected=expected[idx].item())
     return None
 
 
@@ -274,8 +299,8 @@ def _describe(value) -> str:
     if value is None or type(value) in (int, float, bool, str):
         return f"{value!r} ({type(value).__name__})"
     if type(value) is torch.Tensor:
-        return f"a tensor {_short(value)}"
-    return f"a value of type {type(value).__name__}"
+        return _("a tensor {tensor}").format(tensor=_short(value))
+    return _("a value of type {type}").format(type=type(value).__name__)
 
 
 def _not_a_number(actual, expected) -> str | None:
@@ -288,12 +313,16 @@ def _not_a_number(actual, expected) -> str | None:
     anything else are refused, saying what to change."""
     if type(actual) in PYTHON_NUMBERS:
         return None
-    want, convert = ("an int", "int(...)") if type(expected) is int else ("a number", "float(...)")
+    integer = type(expected) is int
     if actual is None:
-        return f"None; return {want}"
+        return _("None; return an int") if integer else _("None; return a number")
     if isinstance(actual, torch.Tensor):
-        return f"{_describe(actual)}; return {want}: {convert} or .item()"
-    return f"{_describe(actual)}, not a Python number; return {want}: {convert}"
+        text = (_("{value}; return an int: int(...) or .item()") if integer
+                else _("{value}; return a number: float(...) or .item()"))
+    else:
+        text = (_("{value}, not a Python number; return an int: int(...)") if integer
+                else _("{value}, not a Python number; return a number: float(...)"))
+    return text.format(value=_describe(actual))
 
 
 def _same_number(actual, expected, tol: dict) -> bool:
@@ -319,23 +348,33 @@ def value_mismatch(actual, expected, tol: dict | None = None) -> str | None:
     if type(expected) in PYTHON_NUMBERS:
         problem = _not_a_number(actual, expected)
         if problem is not None:
-            return f"returned {problem}"
-        return None if _same_number(actual, expected, tol) else f"returned {actual!r}, expected {expected!r}"
+            return _("returned {problem}").format(problem=problem)
+        if _same_number(actual, expected, tol):
+            return None
+        return _("returned {actual!r}, expected {expected!r}").format(actual=actual,
+                                                                     expected=expected)
     if type(expected) is tuple and all(type(e) in PYTHON_NUMBERS for e in expected):
         if not isinstance(actual, (tuple, list)):  # a list, a namedtuple: fine
-            return (f"returned {_describe(actual)}; return a tuple of {len(expected)} numbers, "
-                    f"like {expected!r}")
+            return ngettext("returned {value}; return a tuple of {n} numbers, like {example!r}",
+                            "returned {value}; return a tuple of {n} numbers, like {example!r}",
+                            len(expected)).format(value=_describe(actual), n=len(expected),
+                                                  example=expected)
         if len(actual) != len(expected):
-            return f"returned {len(actual)} numbers, expected {len(expected)}: {expected!r}"
+            return ngettext("returned {got} numbers, expected {n}: {example!r}",
+                            "returned {got} numbers, expected {n}: {example!r}",
+                            len(actual)).format(got=len(actual), n=len(expected),
+                                                example=expected)
         for i, (a, e) in enumerate(zip(actual, expected)):
             problem = _not_a_number(a, e)
             if problem is not None:
-                return f"element {i} is {problem}"
+                return _("element {i} is {problem}").format(i=i, problem=problem)
         if not all(_same_number(a, e, tol) for a, e in zip(actual, expected)):
-            return f"returned {tuple(actual)!r}, expected {expected!r}"
+            return _("returned {actual!r}, expected {expected!r}").format(actual=tuple(actual),
+                                                                         expected=expected)
         return None
     if type(actual) is not type(expected) or actual != expected:
-        return f"returned {actual!r}, expected {expected!r}"
+        return _("returned {actual!r}, expected {expected!r}").format(actual=actual,
+                                                                     expected=expected)
     return None
 
 
@@ -371,7 +410,8 @@ def _blocker(spec: str, original: Callable, reason: str) -> Callable:
     dotted, param, values = parse_forbidden(spec)
     if param is None:
         def blocked(*args, **kwargs):
-            raise ForbiddenCall(f"your code called {dotted}, which this exercise forbids: {reason}")
+            raise ForbiddenCall(_("your code called {name}, which this exercise forbids: "
+                                  "{reason}").format(name=dotted, reason=_(reason)))
         return blocked
     signature = inspect.signature(original)
 
@@ -384,8 +424,9 @@ def _blocker(spec: str, original: Callable, reason: str) -> Callable:
         value = bound.arguments.get(param)
         # str.__str__: the text itself, whatever a str subclass claims about equality
         if isinstance(value, str) and (value := str.__str__(value)) in values:
-            raise ForbiddenCall(f"your code called {dotted} with {param}={value!r}, which this "
-                                f"exercise forbids: {reason}")
+            raise ForbiddenCall(_("your code called {name} with {param}={value!r}, which this "
+                                  "exercise forbids: {reason}").format(
+                name=dotted, param=param, value=value, reason=_(reason)))
         return original(*args, **kwargs)
     return blocked_some
 
@@ -405,9 +446,9 @@ class ForbidOperators(TorchFunctionMode):
             name = getattr(func, "__name__", "").split(".", 1)[0]
             if name in self.names:
                 raise ForbiddenCall(
-                    f"your code called the operator {name}, which this exercise forbids "
-                    f"whatever the route (F.conv1d/2d/3d, nn layers, torch.ops.aten, …): "
-                    f"{self.reason}")
+                    _("your code called the operator {name}, which this exercise forbids "
+                      "whatever the route (F.conv1d/2d/3d, nn layers, torch.ops.aten, …): "
+                      "{reason}").format(name=name, reason=_(self.reason)))
             try:
                 self._allowed.add(func)
             except TypeError:  # not hashable: checked each time
@@ -441,7 +482,7 @@ def forbid_calls(names: Iterable[str], reason: str, student_fns: Iterable[Callab
     saved = []
     blockers = {}  # id(original) -> what stands for it
     for spec in names:
-        dotted, _, _ = parse_forbidden(spec)
+        dotted = parse_forbidden(spec)[0]
         module, attr = _resolve(dotted)
         original = getattr(module, attr)
         blocker = _blocker(spec, original, reason)
@@ -546,10 +587,20 @@ def report_failures(what: str, family: str, total: int, failures: list[tuple[str
         shown = "\n".join(text for text, _ in failures[:max_reported])
         more = len(failures) - max_reported
         hints = list(dict.fromkeys(hint for _, hint in failures[:max_reported] if hint))
+        if family == "visible":
+            head = ngettext("{what}: {failed} of {total} visible cases failed.",
+                            "{what}: {failed} of {total} visible cases failed.", len(failures))
+        elif family == "hidden":
+            head = ngettext("{what}: {failed} of {total} hidden cases failed.",
+                            "{what}: {failed} of {total} hidden cases failed.", len(failures))
+        else:
+            head = "{what}: {failed} of {total} " + family + " cases failed."
         raise CheckFailure(
-            f"{what}: {len(failures)} of {total} {family} cases failed.\n{shown}"
-            + (f"\n({more} more failing cases not shown)" if more > 0 else "")
-            + "".join(f"\nhint: {hint}" for hint in hints))
+            head.format(what=what, failed=len(failures), total=total) + f"\n{shown}"
+            + ("\n" + ngettext("({more} more failing cases not shown)",
+                               "({more} more failing cases not shown)", more).format(more=more)
+               if more > 0 else "")
+            + "".join("\n" + _("hint: {hint}").format(hint=_(hint)) for hint in hints))
     return CheckReport(what, family, total if passed is None else passed)
 
 
@@ -579,17 +630,22 @@ def _run_one(fn, case: Case, expected, tol) -> str | None:
     except ForbiddenCall as exc:
         return str(exc)
     except NotImplementedError as exc:  # a RuntimeError, but never a right answer
-        return f"not implemented yet (raised NotImplementedError: {_first_line(exc)})"
+        return _("not implemented yet (raised NotImplementedError: {message})").format(
+            message=_first_line(exc))
     except Exception as exc:  # noqa: BLE001 - any error of the student's is reported
         if isinstance(expected, BaseException):
             if isinstance(exc, type(expected)):
                 return None
-            return (f"raised {type(exc).__name__}: {_first_line(exc)}; PyTorch raises "
-                    f"{type(expected).__name__} here: {_first_line(expected)}")
-        return f"raised {type(exc).__name__}: {_first_line(exc)}"
+            return _("raised {type}: {message}; PyTorch raises {expected_type} here: "
+                     "{expected_message}").format(
+                type=type(exc).__name__, message=_first_line(exc),
+                expected_type=type(expected).__name__, expected_message=_first_line(expected))
+        return _("raised {type}: {message}").format(type=type(exc).__name__,
+                                                    message=_first_line(exc))
     if isinstance(expected, BaseException):
-        return (f"returned {_short(actual)} but these arguments are impossible: PyTorch raises "
-                f"{type(expected).__name__}: {_first_line(expected)}")
+        return _("returned {value} but these arguments are impossible: PyTorch raises "
+                 "{type}: {message}").format(value=_short(actual), type=type(expected).__name__,
+                                             message=_first_line(expected))
     return value_mismatch(actual, expected, tol)
 
 
@@ -615,8 +671,8 @@ def isclose(a: float, b: float) -> bool:
 # --- the grader's cases ------------------------------------------------------------------
 
 #: What asking for the hidden family says where the grader's cases are not installed.
-GRADER_ONLY_MESSAGE = ("the hidden cases are the grader's: they are not part of the students' "
-                       "package")
+GRADER_ONLY_MESSAGE = N_("the hidden cases are the grader's: they are not part of the "
+                         "students' package")
 
 
 def grader_module(name: str):
@@ -632,5 +688,5 @@ def grader_module(name: str):
         return importlib.import_module(full)
     except ModuleNotFoundError as exc:
         if exc.name in ("cnncourse.checks.hidden", full):
-            raise LookupError(GRADER_ONLY_MESSAGE) from None
+            raise LookupError(_(GRADER_ONLY_MESSAGE)) from None
         raise

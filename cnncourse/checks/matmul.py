@@ -291,7 +291,7 @@ def measure_speed(fn, seed: int = 0, repeats: int = 7, inner: int = 3, cap: floa
     def timed(f):
         sync()
         start = time.perf_counter()
-        for _ in range(inner):
+        for _unused in range(inner):
             f(x, w, b, padding=padding)
         sync()
         return (time.perf_counter() - start) / inner

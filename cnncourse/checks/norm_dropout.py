@@ -365,7 +365,7 @@ def _bn_one(cls, case: BNCase, part: str, ref, xs, expected) -> str | None:
     if part == "eval":
         mod.train()
         for step, x in enumerate(xs[:-1], 1):  # training steps first, where the case has them
-            _, problem = _call(mod, x.clone())
+            problem = _call(mod, x.clone())[1]
             if problem is not None:
                 return f"{describe}\n    training step {step}: {problem}"
         # the reference's running statistics (graded in their own part) replace the student's
@@ -663,7 +663,7 @@ def _drop_calls_problem(cls, case: DropCase) -> str | None:
 
 def _drop_stats_one(case: DropCase, x, out) -> str | None:
     tol = _tol(case.dtype)
-    xs, os_, _ = _channels(x, out)
+    xs, os_ = _channels(x, out)[:2]
     nonzero = os_ != 0
     if bool(nonzero.any()):
         scale = 1.0 / (1.0 - case.p)

@@ -21,7 +21,7 @@ def architecture_cases(part: str, seed: int, n: int = 3) -> list[ArchCase]:
                                   (batch, 1, 32, 32), s))
         elif part == "vgg":
             cfg, c = [], 0
-            for _ in range(rng.randint(2, 5)):
+            for _unused in range(rng.randint(2, 5)):
                 if c and rng.random() < 0.35 and cfg[-1] != "M":
                     cfg.append("M")
                 else:

@@ -10,6 +10,7 @@ from cnncourse import lecture
 from cnncourse.checks.conv import _APPLY_HINT, PADDING_MODES, _conv_case, _photo_crop, layout_cases
 from cnncourse.checks import core
 from cnncourse.checks.core import Case, non_contiguous, random_tensor, variant
+from cnncourse.i18n import N_, _
 
 
 def _pair_or_int(rng: random.Random, low: int, high: int):
@@ -24,12 +25,12 @@ def _as_pair(v):
 #: The hidden impossible geometries of a convolution, shared by a1's conv2d_naive and a2's
 #: conv2d_im2col: (name, x shape, weight shape, arguments); case k is seeded base + 10 k.
 ERROR_GEOMETRIES = (
-    ("dilated kernel larger than the input", (1, 2, 5, 6), (1, 2, 3, 2), {"dilation": 3}),
-    ("kernel wider than the padded input", (2, 1, 6, 2), (1, 1, 2, 5), {"padding": (0, 1)}),
-    ("in channels not divisible by groups", (1, 5, 6, 6), (4, 2, 3, 3), {"groups": 2}),
-    ("stride (1, 0)", (1, 1, 5, 5), (1, 1, 2, 2), {"stride": (1, 0)}),
-    ("padding (0, -2)", (1, 1, 6, 6), (1, 1, 2, 2), {"padding": (0, -2)}),
-    ("groups 0", (1, 2, 5, 5), (2, 2, 3, 3), {"groups": 0}),
+    (N_("dilated kernel larger than the input"), (1, 2, 5, 6), (1, 2, 3, 2), {"dilation": 3}),
+    (N_("kernel wider than the padded input"), (2, 1, 6, 2), (1, 1, 2, 5), {"padding": (0, 1)}),
+    (N_("in channels not divisible by groups"), (1, 5, 6, 6), (4, 2, 3, 3), {"groups": 2}),
+    (N_("stride (1, 0)"), (1, 1, 5, 5), (1, 1, 2, 2), {"stride": (1, 0)}),
+    (N_("padding (0, -2)"), (1, 1, 6, 6), (1, 1, 2, 2), {"padding": (0, -2)}),
+    (N_("groups 0"), (1, 2, 5, 5), (2, 2, 3, 3), {"groups": 0}),
 )
 
 
@@ -70,7 +71,7 @@ def conv2d_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
         min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
         h, w = min_h + rng.randint(0, 6), min_w + rng.randint(0, 6)
         batch = rng.choice([1, 2])
-        cases.append(_conv_case(f"random {topic} #{i + 1}", (batch, cin, h, w), (cout, cin_g, kh, kw),
+        cases.append(_conv_case(_("random {topic} #{number}").format(topic=topic, number=i + 1), (batch, cin, h, w), (cout, cin_g, kh, kw),
                                 seed * 1000 + 100 + 10 * i, bias=rng.random() < 0.7, topic=topic,
                                 **kwargs))
     if topic == "basic":
@@ -83,19 +84,20 @@ def on_gpu(case: Case) -> list[Case]:
     the output must stay there, in the input's dtype. A small case: the loops of a naive
     convolution launch a kernel per element there."""
     device = core.gpu_device()
-    return [variant(case, f"{case.name}, on {device}", device=device)] if device else []
+    return ([variant(case, _("{case}, on {device}").format(case=_(case.name), device=device),
+                     device=device)] if device else [])
 
 
 def random_layout_cases(rng: random.Random, base: int) -> list[Case]:
     """:func:`cnncourse.checks.conv.layout_cases` on random shapes (channels, height, width
     and kernel sides of at least 2, so that the layouts differ from a contiguous one)."""
     shapes = []
-    for _ in range(2):
+    for _unused in range(2):
         c_in, c_out = rng.randint(2, 3), rng.randint(1, 3)
         kh, kw = rng.randint(2, 3), rng.randint(2, 3)
         shapes += [(rng.choice([1, 2]), c_in, kh + rng.randint(0, 3), kw + rng.randint(0, 3)),
                    (c_out, c_in, kh, kw)]
-    return layout_cases(*shapes, base, label="random ")
+    return layout_cases(*shapes, base, label=_("random "))
 
 
 def conv_output_size_grid(seed: int) -> list[tuple[int, int, int, int, int]]:
@@ -123,7 +125,7 @@ def apply_kernel_cases(seed: int) -> list[Case]:
             name = rng.choice(sorted(k))
             ker = k[name]
         else:
-            name, ker = f"random {kh}x{kw}", random_tensor((kh, kw), seed * 100 + i)
+            name, ker = _("random {kh}x{kw}").format(kh=kh, kw=kw), random_tensor((kh, kw), seed * 100 + i)
         mode = PADDING_MODES[i % 4]
         cases.append(Case(f"{photo} {tuple(img.shape)}, {name}, {mode}", {"image": img, "kernel": ker},
                           {"padding_mode": mode}, _APPLY_HINT))
@@ -131,7 +133,8 @@ def apply_kernel_cases(seed: int) -> list[Case]:
     h, w = rng.randint(5, 7), rng.randint(5, 7)  # small: the loops of conv2d_naive are slow
     img = non_contiguous(_photo_crop("coffee", rng.randint(0, 30), rng.randint(0, 30), h, w, 5, False).float())
     mode = PADDING_MODES[rng.randint(0, 3)]
-    cases.append(Case(f"coffee {tuple(img.shape)} as float32, non-contiguous, random 3x5, {mode}",
+    cases.append(Case(_("coffee {shape} as float32, non-contiguous, random 3x5, {mode}").format(
+                          shape=tuple(img.shape), mode=mode),
                       {"image": img, "kernel": random_tensor((3, 5), seed * 100 + 50)},
                       {"padding_mode": mode}, _APPLY_HINT))
     return cases + on_gpu(cases[-1])

@@ -47,7 +47,7 @@ def _random_layout_shapes(rng: random.Random, transpose: bool) -> list:
     """Shapes for the layout cases: channels, height, width and kernel sides of at least 2
     (so that the layouts differ from a contiguous one)."""
     shapes = []
-    for _ in range(2):
+    for _unused in range(2):
         c_in, c_out = rng.randint(2, 3), rng.randint(1, 3)
         kh, kw = rng.randint(2, 3), rng.randint(2, 3)
         h, w = rng.randint(2, 4), rng.randint(2, 4)

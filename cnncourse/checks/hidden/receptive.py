@@ -45,7 +45,7 @@ def count_params_models(seed: int) -> list[tuple[str, nn.Module]]:
     models = []
     for i in range(4):
         layers, ch = [], rng.randint(1, 4)
-        for _ in range(rng.randint(1, 4)):
+        for _unused in range(rng.randint(1, 4)):
             out = rng.randint(1, 6)
             g = rng.choice([g for g in (1, 2, 3) if ch % g == 0 and out * g % g == 0])
             layers.append(nn.Conv2d(ch, out * g, (rng.randint(1, 3), rng.randint(1, 3)),
