@@ -10,26 +10,49 @@ The course root is this directory, or $CNNCOURSE_COURSE_ROOT when set (the tests
 a throwaway copy that way). Everything nbgrader generates lives under autograder/ (a
 tracked folder whose .gitignore keeps the gradebook, submissions, feedback and grades out
 of git).
+
+The course's language is $CNNCOURSE_LANG: English when unset, Russian with
+CNNCOURSE_LANG=ru (cnncourse.i18n.language_from_env). A Russian course releases the same
+solutions/ with its text in Russian (cnncourse.notebook_translation, from the catalogs
+locale/ru/LC_MESSAGES/solutions/<assignment>.po) into exercises/ru/, and keeps its own
+gradebook, submissions, feedback and grades under autograder/ru/: an English and a Russian
+course never share a gradebook, whose cells differ in their text.
+
+    CNNCOURSE_LANG=ru nbgrader generate_assignment a1_conv_forward   # -> exercises/ru/
+    CNNCOURSE_LANG=ru nbgrader autograde a1_conv_forward             # autograder/ru/submitted/...
 """
 
 import os
+import sys
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
 root = os.environ.get("CNNCOURSE_COURSE_ROOT") or os.path.dirname(os.path.abspath(__file__))
+_here = os.path.dirname(os.path.abspath(__file__))
+if _here not in sys.path:  # the cnncourse package of this checkout
+    sys.path.insert(0, _here)
+
+from cnncourse.i18n import language_from_env  # noqa: E402
+from cnncourse.notebook_translation import CODE_STUBS, TEXT_STUBS, TranslateNotebook  # noqa: E402
+
+language = language_from_env(os.environ.get("CNNCOURSE_LANG"))
+# English: exercises/ and autograder/; another language: exercises/<lang>/ and autograder/<lang>/
+release = "exercises" if language == "en" else f"exercises/{language}"
+work = "autograder" if language == "en" else f"autograder/{language}"
 
 c.CourseDirectory.root = root
 c.CourseDirectory.course_id = "cnn-course"
 c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "exercises"
-c.CourseDirectory.submitted_directory = "autograder/submitted"
-c.CourseDirectory.autograded_directory = "autograder/autograded"
-c.CourseDirectory.feedback_directory = "autograder/feedback"
-# The gradebook: SQLite in autograder/ by default; $CNNCOURSE_DB_URL, any SQLAlchemy URL, to
-# keep it elsewhere, e.g. PostgreSQL (several graders writing at once; README, "Gradebook in
-# PostgreSQL"): postgresql+psycopg://USER@/DATABASE?host=/run/postgresql
+c.CourseDirectory.release_directory = release
+c.CourseDirectory.submitted_directory = f"{work}/submitted"
+c.CourseDirectory.autograded_directory = f"{work}/autograded"
+c.CourseDirectory.feedback_directory = f"{work}/feedback"
+# The gradebook: SQLite in autograder/ (autograder/ru/ for a Russian course) by default;
+# $CNNCOURSE_DB_URL, any SQLAlchemy URL, to keep it elsewhere, e.g. PostgreSQL (several
+# graders writing at once; README, "Gradebook in PostgreSQL"; give a Russian course a
+# database of its own): postgresql+psycopg://USER@/DATABASE?host=/run/postgresql
 c.CourseDirectory.db_url = (os.environ.get("CNNCOURSE_DB_URL")
-                            or "sqlite:///" + os.path.join(root, "autograder", "gradebook.db"))
+                            or "sqlite:///" + os.path.join(root, work, "gradebook.db"))
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.egg-info"]
 
 # exercises/ is committed, so without force `generate_assignment` would say "Skipping
@@ -51,8 +74,20 @@ c.GenerateAssignment.force = True
 c.GenerateFeedback.force = True
 
 # What students see where a solution was removed.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.code_stub = {"python": CODE_STUBS[language]}
+c.ClearSolutions.text_stub = TEXT_STUBS[language]
+
+if language != "en":
+    # The notebook's text in the course's language, before nbgrader locks the cells,
+    # computes their checksums and saves them to the gradebook (so autograde restores, and
+    # feedback shows, the translated cells); nbgrader's own preprocessors follow as they are.
+    from nbgrader.converters import GenerateAssignment as _GenerateAssignment  # noqa: E402
+
+    c.GenerateAssignment.preprocessors = [
+        TranslateNotebook,
+        *_GenerateAssignment.class_traits()["preprocessors"].default()]
+    c.TranslateNotebook.language = language
+    c.TranslateNotebook.locale_dir = os.path.join(_here, "locale")
 
 # Grading runs every notebook top to bottom; a cell may take at most this long.
 c.Execute.timeout = 300
@@ -83,7 +118,6 @@ c.GenerateFeedback.preprocessors = [
 # is found before nbconvert's macro (which loads MathJax from a CDN) and writes MathJax 3
 # into the page (cnncourse.sandbox.feedback.offline_mathjax). Also for the formgrader's
 # "Generate feedback" button, which always uses the template "feedback".
-_here = os.path.dirname(os.path.abspath(__file__))
 import nbgrader as _nbgrader  # noqa: E402 - only for the path of its templates
 
 c.HTMLExporter.extra_template_basedirs = [
@@ -92,4 +126,4 @@ c.HTMLExporter.extra_template_basedirs = [
 ]
 c.HTMLExporter.filters = {"offline_mathjax": "cnncourse.sandbox.feedback.offline_mathjax"}
 
-c.CsvExportPlugin.to = os.path.join(root, "autograder", "grades.csv")
+c.CsvExportPlugin.to = os.path.join(root, work, "grades.csv")

@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/translations.py gettext   # the English messages -> _build/gettext
     .venv/bin/python tools/translations.py update    # gettext, then sphinx-intl update + report
+    .venv/bin/python tools/translations.py assignments  # only the assignments' catalogs + report
     .venv/bin/python tools/translations.py report    # untranslated / fuzzy per catalog
     .venv/bin/python tools/translations.py build-ru  # the Russian edition -> _build/html/ru
 
@@ -13,6 +14,13 @@ _build/gettext. Code cells and their outputs are literal blocks, which Sphinx do
 translate (``gettext_additional_targets`` stays empty). ``sphinx-intl update`` merges the
 templates into the Russian catalogs: existing translations are kept, changed messages
 become fuzzy, messages the book no longer has are dropped.
+
+The assignments (solutions/<a>/<a>.ipynb, released in Russian to exercises/ru/ by a Russian
+nbgrader course, nbgrader_config.py) have a catalog each, locale/ru/LC_MESSAGES/solutions/
+<a>.po: their messages (cnncourse.notebook_translation: the markdown's paragraphs, headings,
+list items and table cells, the code cells' comments and printed words) are extracted
+without Sphinx into _build/gettext-assignments/solutions/<a>.pot and merged the same way.
+`update` does both; `assignments` only the assignments (a second).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
 GETTEXT_DIR = BUILD / "gettext"
+ASSIGNMENT_POT_DIR = BUILD / "gettext-assignments"
 LOCALE_DIR = ROOT / "locale"
 LANGUAGE = "ru"
 
@@ -68,7 +77,16 @@ def build_russian(outdir: Path = BUILD / "html" / LANGUAGE, locale_dir: Path = L
     build = outdir.parent.parent  # _build for _build/html/ru
     compiled = build / "locale"
     shutil.rmtree(compiled, ignore_errors=True)
-    shutil.copytree(locale_dir, compiled, ignore=shutil.ignore_patterns("*.mo"))
+    # the assignments' catalogs (LC_MESSAGES/solutions/) are not the book's
+    book_only = shutil.ignore_patterns("*.mo")
+
+    def ignore(folder, names):
+        left_out = set(book_only(folder, names))
+        if Path(folder).name == "LC_MESSAGES":
+            left_out |= {"solutions"} & set(names)
+        return left_out
+
+    shutil.copytree(locale_dir, compiled, ignore=ignore)
     return build_sphinx(
         ROOT, outdir, use_external_toc=True, noconfig=True,
         path_config=str(ROOT / "_config.yml"),
@@ -86,6 +104,15 @@ def update_catalogs(pot_dir: Path = GETTEXT_DIR, locale_dir: Path = LOCALE_DIR) 
     cmd = [sys.executable, "-m", "sphinx_intl", "update", "-p", str(pot_dir),
            "-d", str(locale_dir), "-l", LANGUAGE, "-w", "0", "--no-obsolete"]
     return subprocess.run(cmd, cwd=ROOT).returncode
+
+
+def extract_assignments(outdir: Path = ASSIGNMENT_POT_DIR) -> list[Path]:
+    """The assignments' message templates: outdir/solutions/<assignment>.pot."""
+    sys.path.insert(0, str(ROOT))
+    from cnncourse.notebook_translation import write_templates
+
+    shutil.rmtree(outdir, ignore_errors=True)
+    return write_templates(outdir)
 
 
 def catalog_status(locale_dir: Path = LOCALE_DIR) -> dict[str, dict[str, int]]:
@@ -122,7 +149,7 @@ def report(locale_dir: Path = LOCALE_DIR) -> None:
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "update"
     start = time.monotonic()
-    if command not in ("gettext", "update", "report", "build-ru"):
+    if command not in ("gettext", "update", "assignments", "report", "build-ru"):
         print(__doc__, file=sys.stderr)
         return 2
     if command == "build-ru":
@@ -140,7 +167,13 @@ def main(argv: list[str]) -> int:
               f"in {time.monotonic() - start:.0f} s")
     if command == "update" and update_catalogs():
         return 1
-    if command in ("update", "report"):
+    if command in ("update", "assignments"):
+        pots = extract_assignments()
+        print(f"translations: the messages of {len(pots)} assignments extracted into "
+              f"{ASSIGNMENT_POT_DIR.relative_to(ROOT)}")
+        if update_catalogs(ASSIGNMENT_POT_DIR):
+            return 1
+    if command in ("update", "assignments", "report"):
         report()
     return 0
 
