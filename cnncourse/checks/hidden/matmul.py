@@ -7,6 +7,7 @@ import random
 import torch
 
 from cnncourse.checks.core import Case, non_contiguous, random_tensor
+from cnncourse.i18n import N_, _
 from cnncourse.checks.hidden.conv import ERROR_GEOMETRIES, on_gpu
 from cnncourse.checks.matmul import (CONV2D_TOPICS, HINT_MATRIX, HINTS_CONV, HINTS_T,
                                      TRANSPOSE_TOPICS, _conv_case, _t_case, conv_layout_cases,
@@ -34,11 +35,12 @@ def conv_matrix_cases(seed: int) -> list[Case]:
         h, w = kh + rng.randint(0, 4), kw + rng.randint(0, 4)
         if h == w:
             w += 1
-        cases.append(case(f"random #{i + 1}", (h, w), (kh, kw), s + 100 + 10 * i))
-    cases.append(case("kernel wider than the input (ValueError)", (4, 2), (2, 3), s + 200))
+        cases.append(case(_("random #{number}").format(number=i + 1), (h, w), (kh, kw),
+                          s + 100 + 10 * i))
+    cases.append(case(N_("kernel wider than the input (ValueError)"), (4, 2), (2, 3), s + 200))
     kh, kw = rng.randint(2, 3), rng.randint(2, 3)
     weight = non_contiguous(random_tensor((kh, kw), s + 300, torch.float32))
-    cases.append(Case("float32 kernel, transposed (non-contiguous)", {
+    cases.append(Case(N_("float32 kernel, transposed (non-contiguous)"), {
         "input_hw": (kh + rng.randint(0, 3), kw + rng.randint(1, 3)), "weight": weight}, {}, HINT_MATRIX))
     return cases + on_gpu(cases[0])
 
@@ -94,17 +96,17 @@ def conv2d_im2col_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
         min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
         h, w = min_h + rng.randint(0, 6), min_w + rng.randint(0, 6)
         batch = rng.choice([1, 2])
-        cases.append(_conv_case(f"random {topic} #{i + 1}", (batch, cin, h, w), (cout, cin_g, kh, kw),
+        cases.append(_conv_case(_("random {topic} #{number}").format(topic=topic, number=i + 1), (batch, cin, h, w), (cout, cin_g, kh, kw),
                                 base + 10 * i, h_, bias=rng.random() < 0.7, **kwargs))
     if topic == "basic":
-        cases += conv_layout_cases(*_random_layout_shapes(rng, False), base + 700, label="random ")
+        cases += conv_layout_cases(*_random_layout_shapes(rng, False), base + 700, label=_("random "))
         cases += on_gpu(cases[0])
     if topic == "stride_padding_dilation":  # make sure each feature is present on its own
         cases += [
-            _conv_case("random dilation 2 alone", (1, 2, 7, 6), (2, 2, 3, 2), base + 500, h_, dilation=2),
-            _conv_case("random padding (1, 2) alone", (2, 1, 4, 5), (2, 1, 3, 3), base + 510, h_,
+            _conv_case(N_("random dilation 2 alone"), (1, 2, 7, 6), (2, 2, 3, 2), base + 500, h_, dilation=2),
+            _conv_case(N_("random padding (1, 2) alone"), (2, 1, 4, 5), (2, 1, 3, 3), base + 510, h_,
                        padding=(1, 2)),
-            _conv_case("random stride (3, 2) alone", (1, 2, 8, 7), (1, 2, 2, 2), base + 520, h_,
+            _conv_case(N_("random stride (3, 2) alone"), (1, 2, 8, 7), (1, 2, 2, 2), base + 520, h_,
                        stride=(3, 2)),
         ]
     return cases
@@ -116,17 +118,17 @@ def conv_transpose2d_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
     base = seed * 1000 + 100
     if topic == "errors":
         return [
-            _t_case("output_padding (0, 2) with stride (1, 2), dilation 1", (1, 2, 4, 4), (2, 1, 2, 2),
+            _t_case(N_("output_padding (0, 2) with stride (1, 2), dilation 1"), (1, 2, 4, 4), (2, 1, 2, 2),
                     base, h_, stride=(1, 2), output_padding=(0, 2)),
-            _t_case("output_padding 2 with stride 2 and dilation 2", (1, 1, 3, 3), (1, 1, 2, 2),
+            _t_case(N_("output_padding 2 with stride 2 and dilation 2"), (1, 1, 3, 3), (1, 1, 2, 2),
                     base + 10, h_, stride=2, dilation=2, output_padding=2),
-            _t_case("in channels not divisible by groups", (1, 3, 4, 4), (3, 1, 3, 3), base + 20, h_,
+            _t_case(N_("in channels not divisible by groups"), (1, 3, 4, 4), (3, 1, 3, 3), base + 20, h_,
                     groups=2),
-            _t_case("negative output_padding", (1, 1, 3, 3), (1, 1, 2, 2), base + 30, h_,
+            _t_case(N_("negative output_padding"), (1, 1, 3, 3), (1, 1, 2, 2), base + 30, h_,
                     output_padding=-1),
-            _t_case("dilation (1, 0)", (1, 1, 3, 3), (1, 1, 2, 2), base + 40, h_, dilation=(1, 0)),
-            _t_case("groups 0", (1, 2, 3, 3), (2, 1, 2, 2), base + 50, h_, groups=0),
-            _t_case("padding (0, 3) too large", (1, 1, 3, 2), (1, 1, 2, 2), base + 60, h_,
+            _t_case(N_("dilation (1, 0)"), (1, 1, 3, 3), (1, 1, 2, 2), base + 40, h_, dilation=(1, 0)),
+            _t_case(N_("groups 0"), (1, 2, 3, 3), (2, 1, 2, 2), base + 50, h_, groups=0),
+            _t_case(N_("padding (0, 3) too large"), (1, 1, 3, 2), (1, 1, 2, 2), base + 60, h_,
                     padding=(0, 3)),
         ]
     if topic not in TRANSPOSE_TOPICS:
@@ -163,18 +165,18 @@ def conv_transpose2d_cases(topic: str, seed: int, n: int = 6) -> list[Case]:
             h += 1
         while (w - 1) * sw - 2 * pw + dw * (kw - 1) + 1 < 1:
             w += 1
-        cases.append(_t_case(f"random {topic} #{i + 1}", (rng.choice([1, 2]), cin, h, w),
+        cases.append(_t_case(_("random {topic} #{number}").format(topic=topic, number=i + 1), (rng.choice([1, 2]), cin, h, w),
                              (cin, cout_g, kh, kw), base + 10 * i, h_, bias=rng.random() < 0.7,
                              groups=groups, **kwargs))
     if topic == "basic":
-        cases += transpose_layout_cases(*_random_layout_shapes(rng, True), base + 700, label="random ")
+        cases += transpose_layout_cases(*_random_layout_shapes(rng, True), base + 700, label=_("random "))
         cases += on_gpu(cases[0])
     if topic == "stride_padding":  # each feature on its own, too
         cases += [
-            _t_case("random output_padding (1, 2) with stride 3 alone", (1, 2, 3, 2), (2, 1, 2, 3),
+            _t_case(N_("random output_padding (1, 2) with stride 3 alone"), (1, 2, 3, 2), (2, 1, 2, 3),
                     base + 500, h_, stride=3, output_padding=(1, 2)),
-            _t_case("random dilation (2, 3) alone", (2, 1, 3, 4), (1, 2, 3, 2), base + 510, h_,
+            _t_case(N_("random dilation (2, 3) alone"), (2, 1, 3, 4), (1, 2, 3, 2), base + 510, h_,
                     dilation=(2, 3)),
-            _t_case("random padding 1 alone", (1, 2, 4, 3), (2, 2, 3, 3), base + 520, h_, padding=1),
+            _t_case(N_("random padding 1 alone"), (1, 2, 4, 3), (2, 2, 3, 3), base + 520, h_, padding=1),
         ]
     return cases
