@@ -5,11 +5,14 @@ from __future__ import annotations
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
+from cnncourse import figure_text
+
 NEUTRAL = "#808080"  # readable on white and on near-black
 
 
 def use_book_style() -> None:
-    """Transparent figure backgrounds and mid-grey text, axes and ticks."""
+    """Transparent figure backgrounds and mid-grey text, axes and ticks; in IPython, every
+    figure is also drawn in each of the book's languages (:mod:`cnncourse.figure_text`)."""
     mpl.rcParams.update({
         "figure.facecolor": "none",
         "axes.facecolor": "none",
@@ -26,6 +29,7 @@ def use_book_style() -> None:
         "figure.dpi": 100,
         "font.size": 10,
     })
+    figure_text.install()
 
 
 def show_images(images, titles=None, cmap="gray", ncols=None, size=2.4, vmin=None, vmax=None):

@@ -15,7 +15,10 @@ Both HTML builds load it (``_config.yml``); ``tools/translations.py`` builds the
   messages the gettext builder extracts (``make translations``), at no extra cost, for
   tests/test_translations.py;
 * gives the Russian edition the strings of its own that are not in the chapters (title,
-  author, search box text).
+  author, search box text);
+* keeps, in every notebook it reads, only the edition's image of each figure: the chapters'
+  figures are drawn once per language (``cnncourse.figure_text``), the other languages'
+  images wait in the output's metadata (the English edition and the PDF get English).
 
 The theme's and Sphinx's own interface strings come from their translations.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import sys
 from os import path
 from pathlib import Path
 
@@ -35,6 +39,10 @@ from sphinx.util.i18n import docname_to_domain
 from sphinx.util.nodes import extract_messages
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # cnncourse, when Sphinx runs from elsewhere
+    sys.path.insert(0, str(ROOT))
+
+from cnncourse.figure_text import select_language_in_source  # noqa: E402
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MESSAGES = ROOT / "_build" / "gettext" / "messages.json"
 
@@ -125,6 +133,12 @@ def write_messages(app, exception) -> None:
     MESSAGES.write_text(json.dumps(messages, ensure_ascii=False, indent=1) + "\n")
 
 
+def figures_in_edition(app, docname, source) -> None:
+    """``source-read``: a notebook's figures in the edition's language only."""
+    if app.env.doc2path(docname).endswith(".ipynb"):
+        source[0] = select_language_in_source(source[0], edition(app.config))
+
+
 def switch_link(pagename: str, language: str) -> dict:
     """The link from ``pagename`` of the ``language`` edition to the same page of the other."""
     other = "en" if language == "ru" else "ru"
@@ -160,6 +174,7 @@ def setup(app):
     app.connect("env-before-read-docs", init_env)
     app.connect("env-purge-doc", purge_doc)
     app.connect("env-merge-info", merge_info)
+    app.connect("source-read", figures_in_edition)
     # before pydata-sphinx-theme drops the header templates that render empty
     app.connect("html-page-context", page_context, priority=100)
     app.connect("build-finished", write_messages)
