@@ -111,8 +111,13 @@ exercises: setup
 student: book
 	$(BIN)/python tools/student_dist.py
 
+# JupyterLab for one user, with no hub and no exchange: jupyter_config/instructor, first on
+# JUPYTER_CONFIG_PATH, turns off nbgrader's Assignments and Courses panels (lab and server
+# extensions), which need an exchange and here only show errors; Formgrader, Create
+# Assignment and Validate stay. `make lab STUDENT=1`: jupyter_config/student, no nbgrader
+# at all, as in the students' distribution (tests/test_single_user_lab.py).
 lab: setup
-	$(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter_config/$(if $(filter-out 0,$(STUDENT)),student,instructor)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 clean:
 	rm -rf _build build data/cache
