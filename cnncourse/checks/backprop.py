@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from cnncourse import lecture
+from cnncourse.i18n import N_, _
 from cnncourse.checks.core import (ATEN_CONVOLUTION, ATEN_POOLING, FLOAT64_TOL,
                                    TORCH_CONVOLUTIONS, CheckFailure, CheckReport,
                                    ForbiddenCall, _short, channels_last, counted, first_line,
@@ -51,9 +52,9 @@ from cnncourse.checks.core import (ATEN_CONVOLUTION, ATEN_POOLING, FLOAT64_TOL,
 #: (and tested in tests/test_mutants_a3_backprop.py): each window sends its whole gradient
 #: to ONE element, the first maximum in row-major (reading) order inside the window.
 #: Overlapping windows that pick the same element add their gradients there.
-TIE_RULE = ("each window sends its whole gradient to one element: the first maximum in "
-            "row-major order inside the window (what torch.argmax returns on the flattened "
-            "window); overlapping windows that pick the same element add up there.")
+TIE_RULE = N_("each window sends its whole gradient to one element: the first maximum in "
+              "row-major order inside the window (what torch.argmax returns on the flattened "
+              "window); overlapping windows that pick the same element add up there.")
 
 FORBIDDEN_POOL = (
     "torch.nn.functional.max_pool2d",
@@ -69,34 +70,41 @@ FORBIDDEN_POOL = (
 )
 FORBIDDEN_CONV = TORCH_CONVOLUTIONS + ("cnncourse.conv_matrix.conv2d_im2col",)
 FORBIDDEN = FORBIDDEN_POOL + FORBIDDEN_CONV + (ATEN_CONVOLUTION, ATEN_POOLING)
-REASON = "write the forward and the backward yourself (F.unfold, F.fold and F.pad are allowed)."
+REASON = N_("write the forward and the backward yourself (F.unfold, F.fold and F.pad are "
+            "allowed).")
 
 GRADCHECK = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-3, "fast_mode": True}
 
 HINTS = {
-    ("max", "forward"): "pad with -inf (never the maximum); stride=None means stride = "
-                        "kernel_size; with ceil_mode the last window must start inside the "
-                        "input or its left padding; RuntimeError where F.max_pool2d raises one "
-                        "(e.g. padding > kernel_size // 2).",
-    ("max", "backward"): "the gradient of out[i, j] goes to the input element that was the "
-                         "window's maximum (at its position in the unpadded input); gradients "
-                         "of overlapping windows add up.",
-    ("max", "ties"): "tie rule: " + TIE_RULE,
-    ("avg", "forward"): "divide each window's sum by the number of its elements inside the "
-                        "input (count_include_pad=False) or inside input + padding, clipped at "
-                        "the padded border (count_include_pad=True).",
-    ("avg", "backward"): "every element of a window receives grad_out / divisor of that window "
-                         "(the same divisor as in the forward); overlapping windows add up.",
-    ("conv", "forward"): "out = weight (as a matrix) @ patches + bias; RuntimeError where "
-                         "F.conv2d raises one.",
-    ("conv", "grad_input"): "grad_input = fold(W^T @ grad_out): each patch's gradient is added "
-                            "back where the patch came from (padding dropped, dilation and "
-                            "stride as in the forward); pixels no window covers get 0.",
-    ("conv", "grad_weight"): "grad_weight[o] = sum over batch and pixels of grad_out[n, o, i, j] "
-                             "* patch(n, i, j), within output channel o's group.",
-    ("conv", "grad_bias"): "grad_bias[o] = grad_out[:, o].sum() (over batch and pixels); return "
-                           "None for the bias when it is None.",
+    ("max", "forward"): N_("pad with -inf (never the maximum); stride=None means stride = "
+                           "kernel_size; with ceil_mode the last window must start inside the "
+                           "input or its left padding; RuntimeError where F.max_pool2d raises "
+                           "one (e.g. padding > kernel_size // 2)."),
+    ("max", "backward"): N_("the gradient of out[i, j] goes to the input element that was the "
+                            "window's maximum (at its position in the unpadded input); "
+                            "gradients of overlapping windows add up."),
+    # "tie rule: " + TIE_RULE, written out whole for the catalog
+    ("max", "ties"): N_("tie rule: each window sends its whole gradient to one element: the "
+                        "first maximum in row-major order inside the window (what torch.argmax "
+                        "returns on the flattened window); overlapping windows that pick the "
+                        "same element add up there."),
+    ("avg", "forward"): N_("divide each window's sum by the number of its elements inside the "
+                           "input (count_include_pad=False) or inside input + padding, clipped "
+                           "at the padded border (count_include_pad=True)."),
+    ("avg", "backward"): N_("every element of a window receives grad_out / divisor of that "
+                            "window (the same divisor as in the forward); overlapping windows "
+                            "add up."),
+    ("conv", "forward"): N_("out = weight (as a matrix) @ patches + bias; RuntimeError where "
+                            "F.conv2d raises one."),
+    ("conv", "grad_input"): N_("grad_input = fold(W^T @ grad_out): each patch's gradient is "
+                               "added back where the patch came from (padding dropped, dilation "
+                               "and stride as in the forward); pixels no window covers get 0."),
+    ("conv", "grad_weight"): N_("grad_weight[o] = sum over batch and pixels of grad_out[n, o, i, "
+                                "j] * patch(n, i, j), within output channel o's group."),
+    ("conv", "grad_bias"): N_("grad_bias[o] = grad_out[:, o].sum() (over batch and pixels); "
+                              "return None for the bias when it is None."),
 }
+assert HINTS[("max", "ties")] == "tie rule: " + TIE_RULE
 
 
 @dataclass
@@ -116,11 +124,14 @@ class FnCase:
     def describe(self, fn_name: str) -> str:
         parts = [f"{k}={_short(v)}" for k, v in self.tensors.items()]
         parts += [f"{k}={v!r}" for k, v in self.args.items()]
-        need = f"; requires_grad: {', '.join(self.grads)}" if self.grads else ""
+        need = (_("; requires_grad: {names}").format(names=", ".join(self.grads))
+                if self.grads else "")
         layout = self.extra.get("grad_layout")
         if self.grads and layout is not None:
-            need += f"; grad_output {'channels_last' if layout is channels_last else 'non-contiguous'}"
-        return f"case '{self.name}': {fn_name}({', '.join(parts)}){need}"
+            need += (_("; grad_output channels_last") if layout is channels_last
+                     else _("; grad_output non-contiguous"))
+        return _("case '{name}': {call}").format(name=_(self.name),
+                                                 call=f"{fn_name}({', '.join(parts)})") + need
 
     @property
     def dtype(self):
@@ -149,8 +160,8 @@ def layout_variants(case: FnCase, label: str = "") -> list[FnCase]:
     """The visible dtype and layout variant of one case: float32 inputs and output gradient
     in a transposed (non-contiguous) layout. (The hidden family's variants are the grader's:
     :mod:`cnncourse.checks.hidden.backprop`.)"""
-    return [fn_variant(case, f"{label}float32, transposed (non-contiguous) inputs", torch.float32,
-                       non_contiguous, grad_layout=non_contiguous)]
+    return [fn_variant(case, _("{label}float32, transposed (non-contiguous) inputs").format(
+                label=_(label)), torch.float32, non_contiguous, grad_layout=non_contiguous)]
 
 
 def _check_family(family: str) -> None:
@@ -168,7 +179,8 @@ def _call(fn, case: FnCase, grad_out=None):
     if not case.grads:
         return out, {}
     if type(out) is not torch.Tensor:
-        raise TypeError(f"returned {type(out).__name__}, expected a torch.Tensor")
+        raise TypeError(_("returned {type}, expected a torch.Tensor").format(
+            type=type(out).__name__))
     if grad_out is None:  # drawn in float64: float32 cases get the same values, rounded
         grad_out = random_tensor(tuple(out.shape), case.grad_seed).to(out.dtype)
         layout = case.extra.get("grad_layout")
@@ -177,7 +189,8 @@ def _call(fn, case: FnCase, grad_out=None):
     if isinstance(out, torch.Tensor) and grad_out.device != out.device:
         grad_out = grad_out.to(out.device)
     if tuple(grad_out.shape) != tuple(out.shape):
-        raise RuntimeError(f"output shape {tuple(out.shape)}, expected {tuple(grad_out.shape)}")
+        raise RuntimeError(_("output shape {actual}, expected {expected}").format(
+            actual=tuple(out.shape), expected=tuple(grad_out.shape)))
     needed = [tensors[k] for k in case.grads]
     grads = torch.autograd.grad(out, needed, grad_out, allow_unused=True)
     return out, dict(zip(case.grads, grads))
@@ -230,28 +243,34 @@ def _run_one(cls, case: FnCase, expected, backward: bool, tol) -> str | None:
         except Exception as exc:  # noqa: BLE001
             if isinstance(exc, type(expected)):
                 return None
-            return (f"raised {type(exc).__name__}: {first_line(exc)}; PyTorch raises "
-                    f"{type(expected).__name__} here: {first_line(expected)}")
-        return (f"returned {type(out).__name__} but these arguments are impossible: PyTorch "
-                f"raises {type(expected).__name__}: {first_line(expected)}")
+            return _("raised {type}: {message}; PyTorch raises {expected_type} here: "
+                     "{expected_message}").format(
+                type=type(exc).__name__, message=first_line(exc),
+                expected_type=type(expected).__name__, expected_message=first_line(expected))
+        return _("returned {value} but these arguments are impossible: PyTorch raises "
+                 "{type}: {message}").format(value=type(out).__name__,
+                                             type=type(expected).__name__,
+                                             message=first_line(expected))
     ref_out, ref_grads = expected
     try:
         out, grads = _call(cls.apply, case, None)
     except ForbiddenCall as exc:
         return str(exc)
     except Exception as exc:  # noqa: BLE001
-        return f"raised {type(exc).__name__}: {first_line(exc)}"
+        return _("raised {type}: {message}").format(type=type(exc).__name__,
+                                                    message=first_line(exc))
     if not backward:
         problem = tensor_mismatch(out, ref_out, **tol)
-        return None if problem is None else f"output: {problem}"
+        return None if problem is None else _("output: {problem}").format(problem=problem)
     if case.compare_grads:
         for key in case.grads:
             got = grads[key]
             if got is None:
-                return f"grad of {key}: None (your backward returned no gradient for it)"
+                return _("grad of {name}: None (your backward returned no gradient for "
+                         "it)").format(name=key)
             problem = tensor_mismatch(got, ref_grads[key], **tol)
             if problem is not None:
-                return f"grad of {key}: {problem}"
+                return _("grad of {name}: {problem}").format(name=key, problem=problem)
     if case.gradcheck:
         tensors = {k: (v.detach().clone().requires_grad_(k in case.grads)
                        if isinstance(v, torch.Tensor) else v) for k, v in case.tensors.items()}
@@ -268,10 +287,11 @@ def _run_one(cls, case: FnCase, expected, backward: bool, tol) -> str | None:
         except ForbiddenCall as exc:
             return str(exc)
         except Exception as exc:  # noqa: BLE001
-            return f"gradcheck raised {type(exc).__name__}: {first_line(exc)}"
+            return _("gradcheck raised {type}: {message}").format(type=type(exc).__name__,
+                                                                  message=first_line(exc))
         if not ok:
-            return ("torch.autograd.gradcheck failed: your backward disagrees with finite "
-                    "differences of your forward (float64, eps=1e-6)")
+            return _("torch.autograd.gradcheck failed: your backward disagrees with finite "
+                     "differences of your forward (float64, eps=1e-6)")
     return None
 
 
@@ -317,44 +337,44 @@ def max_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[Fn
     c = lambda *a, **k: _pool_case("max", part, *a, **k)  # noqa: E731
     if part == "forward":
         return [
-            c("lecture L04/L12 input, 3x3, stride 1 (golden)", lecture.as_nchw(lecture.EXAMPLE2_INPUT),
+            c(N_("lecture L04/L12 input, 3x3, stride 1 (golden)"), lecture.as_nchw(lecture.EXAMPLE2_INPUT),
               _max_args(3, 1)),
-            c("lecture L12's shape, batch 2: (2, 16, 50, 32), kernel (3, 2), stride (2, 1)",
+            c(N_("lecture L12's shape, batch 2: (2, 16, 50, 32), kernel (3, 2), stride (2, 1)"),
               random_tensor((2, 16, 50, 32), s + 10), _max_args((3, 2), (2, 1))),
-            c("stride None means kernel_size", random_tensor((2, 3, 6, 7), s + 20), _max_args(2, None)),
-            c("padding 1 on negative values (pad with -inf)", -random_tensor((1, 2, 5, 5), s + 30).abs(),
+            c(N_("stride None means kernel_size"), random_tensor((2, 3, 6, 7), s + 20), _max_args(2, None)),
+            c(N_("padding 1 on negative values (pad with -inf)"), -random_tensor((1, 2, 5, 5), s + 30).abs(),
               _max_args(3, 2, 1)),
-            c("ceil_mode, size not divisible", random_tensor((1, 1, 7, 6), s + 40),
+            c(N_("ceil_mode, size not divisible"), random_tensor((1, 1, 7, 6), s + 40),
               _max_args(2, None, 0, True)),
-            c("ceil_mode: a last window starting in the padding is dropped",
+            c(N_("ceil_mode: a last window starting in the padding is dropped"),
               random_tensor((1, 2, 5, 5), s + 50), _max_args(2, 2, 1, True)),
-            c("padding larger than half the kernel (RuntimeError)", random_tensor((1, 1, 5, 5), s + 60),
+            c(N_("padding larger than half the kernel (RuntimeError)"), random_tensor((1, 1, 5, 5), s + 60),
               _max_args(2, 1, 2)),
-            c("kernel larger than the input (RuntimeError)", random_tensor((1, 1, 3, 3), s + 70),
+            c(N_("kernel larger than the input (RuntimeError)"), random_tensor((1, 1, 3, 3), s + 70),
               _max_args(4, 1)),
         ] + layout_variants(c("", random_tensor((2, 3, 6, 5), s + 80), _max_args(3, 2, 1)),
-                            "kernel 3, stride 2, padding 1, ")
+                            N_("kernel 3, stride 2, padding 1, "))
     if part == "backward":
         return [
-            c("3x3, stride 1, overlapping windows", _distinct((1, 1, 5, 5), s + 10), _max_args(3, 1), s + 10),
-            c("2x2, stride 2, channels and batch", _distinct((2, 3, 4, 6), s + 20), _max_args(2, 2), s + 20),
-            c("kernel (3, 2), stride (2, 1), padding (1, 0)", _distinct((1, 2, 6, 5), s + 30),
+            c(N_("3x3, stride 1, overlapping windows"), _distinct((1, 1, 5, 5), s + 10), _max_args(3, 1), s + 10),
+            c(N_("2x2, stride 2, channels and batch"), _distinct((2, 3, 4, 6), s + 20), _max_args(2, 2), s + 20),
+            c(N_("kernel (3, 2), stride (2, 1), padding (1, 0)"), _distinct((1, 2, 6, 5), s + 30),
               _max_args((3, 2), (2, 1), (1, 0)), s + 30),
-            c("padding 1 on negative values", -_distinct((1, 1, 5, 4), s + 40).abs() - 1,
+            c(N_("padding 1 on negative values"), -_distinct((1, 1, 5, 4), s + 40).abs() - 1,
               _max_args(3, 2, 1), s + 40),
-            c("ceil_mode, size not divisible", _distinct((1, 2, 7, 5), s + 50),
+            c(N_("ceil_mode, size not divisible"), _distinct((1, 2, 7, 5), s + 50),
               _max_args(2, 2, 0, True), s + 50),
         ] + layout_variants(c("", _distinct((2, 2, 6, 5), s + 60), _max_args(3, 2, 1), s + 60),
-                            "kernel 3, stride 2, padding 1, ")
+                            N_("kernel 3, stride 2, padding 1, "))
     # ties
     return [
-        c("a 2x2 block of equal values (golden: all to the top-left)",
+        c(N_("a 2x2 block of equal values (golden: all to the top-left)"),
           torch.tensor([[[[5., 5., 1.], [5., 5., 0.], [2., 3., 4.]]]], dtype=torch.float64),
           _max_args(2, 2, 0, True), s + 10),
-        c("all values equal, 2x2, stride 1", torch.ones(1, 1, 4, 5, dtype=torch.float64),
+        c(N_("all values equal, 2x2, stride 1"), torch.ones(1, 1, 4, 5, dtype=torch.float64),
           _max_args(2, 1), s + 20),
-        c("values in {0, 1, 2}, 3x3, stride 1", _tied((2, 2, 6, 6), s + 30), _max_args(3, 1), s + 30),
-        c("values in {0, 1}, kernel (2, 3), stride (2, 1)", _tied((1, 3, 6, 7), s + 40, 2),
+        c(N_("values in {0, 1, 2}, 3x3, stride 1"), _tied((2, 2, 6, 6), s + 30), _max_args(3, 1), s + 30),
+        c(N_("values in {0, 1}, kernel (2, 3), stride (2, 1)"), _tied((1, 3, 6, 7), s + 40, 2),
           _max_args((2, 3), (2, 1)), s + 40),
     ]
 
@@ -369,30 +389,30 @@ def avg_pool_cases(part: str, family: str = "visible", seed: int = 0) -> list[Fn
     c = lambda *a, **k: _pool_case("avg", part, *a, **k)  # noqa: E731
     if part == "forward":
         return [
-            c("lecture L12: average 3x3, stride 1 on the L04 input (golden)",
+            c(N_("lecture L12: average 3x3, stride 1 on the L04 input (golden)"),
               lecture.as_nchw(lecture.EXAMPLE2_INPUT), _avg_args(3, 1)),
-            c("stride None means kernel_size, non-square", random_tensor((2, 3, 6, 7), s + 10),
+            c(N_("stride None means kernel_size, non-square"), random_tensor((2, 3, 6, 7), s + 10),
               _avg_args((2, 3), None)),
-            c("padding 1, count_include_pad=True", random_tensor((1, 2, 5, 5), s + 20), _avg_args(3, 2, 1)),
-            c("padding 1, count_include_pad=False", random_tensor((1, 2, 5, 5), s + 30),
+            c(N_("padding 1, count_include_pad=True"), random_tensor((1, 2, 5, 5), s + 20), _avg_args(3, 2, 1)),
+            c(N_("padding 1, count_include_pad=False"), random_tensor((1, 2, 5, 5), s + 30),
               _avg_args(3, 2, 1, False, False)),
-            c("ceil_mode with padding: windows clipped at the padded border",
+            c(N_("ceil_mode with padding: windows clipped at the padded border"),
               random_tensor((1, 1, 6, 5), s + 40), _avg_args(3, 2, 1, True, True)),
-            c("padding larger than half the kernel (RuntimeError)", random_tensor((1, 1, 5, 5), s + 50),
+            c(N_("padding larger than half the kernel (RuntimeError)"), random_tensor((1, 1, 5, 5), s + 50),
               _avg_args(3, 1, 2)),
         ] + layout_variants(c("", random_tensor((2, 3, 6, 5), s + 60), _avg_args(3, 2, 1, False, False)),
-                            "kernel 3, stride 2, padding 1, count_include_pad=False, ")
+                            N_("kernel 3, stride 2, padding 1, count_include_pad=False, "))
     return [
-        c("3x3, stride 1, overlapping windows", random_tensor((1, 1, 5, 5), s + 10), _avg_args(3, 1), s + 10),
-        c("2x2, stride 2, channels and batch", random_tensor((2, 3, 4, 6), s + 20), _avg_args(2, 2), s + 20),
-        c("padding 1, count_include_pad=False", random_tensor((1, 2, 5, 4), s + 30),
+        c(N_("3x3, stride 1, overlapping windows"), random_tensor((1, 1, 5, 5), s + 10), _avg_args(3, 1), s + 10),
+        c(N_("2x2, stride 2, channels and batch"), random_tensor((2, 3, 4, 6), s + 20), _avg_args(2, 2), s + 20),
+        c(N_("padding 1, count_include_pad=False"), random_tensor((1, 2, 5, 4), s + 30),
           _avg_args(3, 2, 1, False, False), s + 30),
-        c("ceil_mode with padding (1, 0), count_include_pad=True", random_tensor((2, 1, 6, 5), s + 40),
+        c(N_("ceil_mode with padding (1, 0), count_include_pad=True"), random_tensor((2, 1, 6, 5), s + 40),
           _avg_args((3, 2), (2, 2), (1, 0), True, True), s + 40),
-        c("ceil_mode, count_include_pad=False", random_tensor((1, 2, 5, 7), s + 50),
+        c(N_("ceil_mode, count_include_pad=False"), random_tensor((1, 2, 5, 7), s + 50),
           _avg_args(2, (2, 3), 1, True, False), s + 50),
     ] + layout_variants(c("", random_tensor((2, 2, 6, 5), s + 60), _avg_args(3, 2, 1, True, True), s + 60),
-                        "kernel 3, stride 2, padding 1, ")
+                        N_("kernel 3, stride 2, padding 1, "))
 
 
 def _max_reference(x, kernel_size, stride, padding, ceil_mode):
@@ -403,10 +423,16 @@ def _avg_reference(x, kernel_size, stride, padding, ceil_mode, count_include_pad
     return F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
+#: The graded parts as a passing or failing line names them.
+PART_LABELS = {"forward": N_("forward"), "backward": N_("backward"), "ties": N_("ties"),
+               "grad_input": N_("grad input"), "grad_weight": N_("grad weight"),
+               "grad_bias": N_("grad bias")}
+
+
 def check_max_pool(cls, part: str = "forward", family: str = "visible", seed: int = 0) -> CheckReport:
     """``cls.apply(x, kernel_size, stride, padding, ceil_mode)`` against ``F.max_pool2d``."""
     cases = max_pool_cases(part, family, seed)
-    return run_function_cases(cls, _max_reference, cases, f"{cls.__name__}, {part}", family,
+    return run_function_cases(cls, _max_reference, cases, f"{cls.__name__}, {_(PART_LABELS[part])}", family,
                               backward=part != "forward")
 
 
@@ -414,7 +440,7 @@ def check_avg_pool(cls, part: str = "forward", family: str = "visible", seed: in
     """``cls.apply(x, kernel_size, stride, padding, ceil_mode, count_include_pad)`` against
     ``F.avg_pool2d``."""
     cases = avg_pool_cases(part, family, seed)
-    return run_function_cases(cls, _avg_reference, cases, f"{cls.__name__}, {part}", family,
+    return run_function_cases(cls, _avg_reference, cases, f"{cls.__name__}, {_(PART_LABELS[part])}", family,
                               backward=part != "forward")
 
 
@@ -446,33 +472,33 @@ def conv2d_function_cases(part: str, family: str = "visible", seed: int = 0) -> 
     s = seed * 1000
     c = lambda *a, **k: _conv_case(part, *a, **k)  # noqa: E731
     grid = [
-        c("3 -> 2 channels, non-square", (2, 3, 5, 4), (2, 3, 3, 2), s + 10),
-        c("stride 2, size not divisible (a row no window covers)", (1, 2, 6, 5), (3, 2, 3, 3), s + 20,
+        c(N_("3 -> 2 channels, non-square"), (2, 3, 5, 4), (2, 3, 3, 2), s + 10),
+        c(N_("stride 2, size not divisible (a row no window covers)"), (1, 2, 6, 5), (3, 2, 3, 3), s + 20,
           stride=2),
-        c("padding (1, 2), stride (2, 1)", (2, 1, 4, 5), (2, 1, 3, 3), s + 30, padding=(1, 2),
+        c(N_("padding (1, 2), stride (2, 1)"), (2, 1, 4, 5), (2, 1, 3, 3), s + 30, padding=(1, 2),
           stride=(2, 1)),
-        c("dilation (2, 1)", (1, 2, 7, 5), (2, 2, 3, 2), s + 40, dilation=(2, 1)),
-        c("groups 2", (1, 4, 4, 4), (4, 2, 2, 3), s + 50, groups=2),
-        c("depthwise with multiplier 2, stride 2, padding 1", (2, 2, 5, 5), (4, 1, 3, 3), s + 60,
+        c(N_("dilation (2, 1)"), (1, 2, 7, 5), (2, 2, 3, 2), s + 40, dilation=(2, 1)),
+        c(N_("groups 2"), (1, 4, 4, 4), (4, 2, 2, 3), s + 50, groups=2),
+        c(N_("depthwise with multiplier 2, stride 2, padding 1"), (2, 2, 5, 5), (4, 1, 3, 3), s + 60,
           groups=2, stride=2, padding=1),
     ]
     if part == "forward":
-        golden = FnCase("lecture worked example 2 (golden)",
+        golden = FnCase(N_("lecture worked example 2 (golden)"),
                         {"x": lecture.as_nchw(lecture.EXAMPLE2_INPUT),
                          "weight": lecture.as_nchw(lecture.EXAMPLE2_KERNEL), "bias": None},
                         {"stride": 1, "padding": 0, "dilation": 1, "groups": 1},
                         HINTS[("conv", "forward")])
         grid = [golden] + grid + [
-            c("input channels do not match the weight (RuntimeError)", (1, 3, 5, 5), (2, 2, 3, 3), s + 70),
-            c("kernel larger than the padded input (RuntimeError)", (1, 1, 3, 3), (1, 1, 4, 4), s + 80,
+            c(N_("input channels do not match the weight (RuntimeError)"), (1, 3, 5, 5), (2, 2, 3, 3), s + 70),
+            c(N_("kernel larger than the padded input (RuntimeError)"), (1, 1, 3, 3), (1, 1, 4, 4), s + 80,
               padding=(1, 0)),
-            c("stride 0 (RuntimeError)", (1, 1, 5, 5), (1, 1, 3, 3), s + 90, stride=0),
+            c(N_("stride 0 (RuntimeError)"), (1, 1, 5, 5), (1, 1, 3, 3), s + 90, stride=0),
         ]
     if part == "grad_bias":
-        grid.append(c("no bias: backward must return None for it", (1, 2, 4, 4), (2, 2, 2, 2), s + 70,
+        grid.append(c(N_("no bias: backward must return None for it"), (1, 2, 4, 4), (2, 2, 2, 2), s + 70,
                       bias=False, grads=("x",), compare_grads=False))
     return grid + layout_variants(c("", (2, 3, 5, 4), (2, 3, 3, 2), s + 100, padding=1, stride=(2, 1)),
-                                  "padding 1, stride (2, 1), ")
+                                  N_("padding 1, stride (2, 1), "))
 
 
 def _conv_reference(x, weight, bias, stride, padding, dilation, groups):
@@ -483,7 +509,7 @@ def check_conv2d_function(cls, part: str = "forward", family: str = "visible",
                           seed: int = 0) -> CheckReport:
     """``cls.apply(x, weight, bias, stride, padding, dilation, groups)`` against ``F.conv2d``."""
     cases = conv2d_function_cases(part, family, seed)
-    return run_function_cases(cls, _conv_reference, cases, f"{cls.__name__}, {part.replace('_', ' ')}",
+    return run_function_cases(cls, _conv_reference, cases, f"{cls.__name__}, {_(PART_LABELS[part])}",
                               family, backward=part != "forward")
 
 
