@@ -32,8 +32,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from cnncourse import receptive_field as rf_ref
 from cnncourse.checks.core import (
     Case, CheckFailure, CheckReport, ForbiddenCall, expected_results, forbid_calls, grader_module,
-    quiet, run_cases, one_thread, value_mismatch,
+    quiet, report_failures, run_cases, one_thread, value_mismatch,
 )
+from cnncourse.i18n import N_, _, ngettext
 from cnncourse.model_stats import count_params as _count_params_ref
 
 RF_PARTS = ("conv", "dilation", "pooling")
@@ -47,18 +48,20 @@ FORBIDDEN = (
     "cnncourse.model_stats.layer_table",
     "torch.utils.flop_counter.FlopCounterMode",
 )
-REASON = "compute it yourself from the layers' arguments."
+REASON = N_("compute it yourself from the layers' arguments.")
 
 RF_HINTS = {
-    "conv": "per axis, with the previous layer's size r, jump j and start c (input: 1, 1, 0): "
-            "r' = r + (k - 1) * j; j' = j * s; c' = c + ((k - 1) / 2 - p) * j; element-wise "
-            "layers repeat the previous row; raise ValueError when a window does not fit, "
-            "TypeError for layers such as Flatten or Linear.",
-    "dilation": "a dilated kernel spans k' = d * (k - 1) + 1 pixels: use k' instead of k in "
-                "the size and start recurrences.",
-    "pooling": "MaxPool2d and AvgPool2d are windows like convolutions (kernel_size, stride, "
-               "padding; MaxPool2d also dilation); their stride defaults to kernel_size.",
+    "conv": N_("per axis, with the previous layer's size r, jump j and start c (input: 1, 1, "
+               "0): r' = r + (k - 1) * j; j' = j * s; c' = c + ((k - 1) / 2 - p) * j; "
+               "element-wise layers repeat the previous row; raise ValueError when a window "
+               "does not fit, TypeError for layers such as Flatten or Linear."),
+    "dilation": N_("a dilated kernel spans k' = d * (k - 1) + 1 pixels: use k' instead of k in "
+                   "the size and start recurrences."),
+    "pooling": N_("MaxPool2d and AvgPool2d are windows like convolutions (kernel_size, stride, "
+                  "padding; MaxPool2d also dilation); their stride defaults to kernel_size."),
 }
+#: The parts as a passing or failing line names them.
+RF_PART_LABELS = {"conv": N_("conv"), "dilation": N_("dilation"), "pooling": N_("pooling")}
 
 
 def _pair(v):
@@ -72,9 +75,9 @@ def _golden() -> list[tuple[str, nn.Sequential, tuple, dict]]:
     two = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3), nn.ReLU())
     three = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3), nn.ReLU(),
                           nn.Conv2d(2, 2, 3))
-    return [("lecture: two 3x3 convolutions see 5x5 (golden)", two, (9, 9),
+    return [(N_("lecture: two 3x3 convolutions see 5x5 (golden)"), two, (9, 9),
              {"size": (5, 5), "jump": (1, 1), "start": (2.0, 2.0)}),
-            ("lecture: three 3x3 convolutions see 7x7 (golden)", three, (9, 9),
+            (N_("lecture: three 3x3 convolutions see 7x7 (golden)"), three, (9, 9),
              {"size": (7, 7), "jump": (1, 1), "start": (3.0, 3.0)})]
 
 
@@ -86,38 +89,38 @@ def _rf_visible(part: str):
     C = nn.Conv2d
     if part == "conv":
         return [(name, m, hw) for name, m, hw, _ in _golden()] + [
-            ("stride 2 then 3x3", _seq(C(1, 2, 3, stride=2), nn.ReLU(), C(2, 2, 3)), (15, 15)),
-            ("padding 1, stride 2, non-square input", _seq(C(1, 2, 3, padding=1), nn.Tanh(),
+            (N_("stride 2 then 3x3"), _seq(C(1, 2, 3, stride=2), nn.ReLU(), C(2, 2, 3)), (15, 15)),
+            (N_("padding 1, stride 2, non-square input"), _seq(C(1, 2, 3, padding=1), nn.Tanh(),
                                                           C(2, 2, 3, stride=2, padding=1)), (12, 9)),
-            ("non-square kernels and strides", _seq(C(1, 2, (5, 3), stride=(2, 1)), nn.ReLU(),
+            (N_("non-square kernels and strides"), _seq(C(1, 2, (5, 3), stride=(2, 1)), nn.ReLU(),
                                                    C(2, 2, (1, 3), stride=(1, 2), padding=(0, 1))), (13, 11)),
-            ("even kernel: half-pixel start", _seq(C(1, 2, 2), C(2, 1, 4, stride=2)), (10, 10)),
-            ("batch norm passes through", _seq(C(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), C(2, 2, 3, padding=2)), (7, 8)),
-            ("a 5x5 kernel that fits a 3x3 map only thanks to padding 1",
+            (N_("even kernel: half-pixel start"), _seq(C(1, 2, 2), C(2, 1, 4, stride=2)), (10, 10)),
+            (N_("batch norm passes through"), _seq(C(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), C(2, 2, 3, padding=2)), (7, 8)),
+            (N_("a 5x5 kernel that fits a 3x3 map only thanks to padding 1"),
              _seq(C(1, 2, 3, padding=1), C(2, 1, 5, padding=1)), (3, 3)),
-            ("error: kernel larger than the input", _seq(C(1, 1, 3), C(1, 1, 5)), (6, 6)),
-            ("error: Flatten is not a spatial layer", _seq(C(1, 1, 3), nn.Flatten()), (6, 6)),
+            (N_("error: kernel larger than the input"), _seq(C(1, 1, 3), C(1, 1, 5)), (6, 6)),
+            (N_("error: Flatten is not a spatial layer"), _seq(C(1, 1, 3), nn.Flatten()), (6, 6)),
         ]
     if part == "dilation":
         return [
-            ("dilation 2", _seq(C(1, 2, 3, dilation=2), nn.ReLU(), C(2, 1, 3)), (11, 11)),
-            ("dilations 1, 2, 4 (a context module)", _seq(C(1, 2, 3), C(2, 2, 3, dilation=2, padding=2),
+            (N_("dilation 2"), _seq(C(1, 2, 3, dilation=2), nn.ReLU(), C(2, 1, 3)), (11, 11)),
+            (N_("dilations 1, 2, 4 (a context module)"), _seq(C(1, 2, 3), C(2, 2, 3, dilation=2, padding=2),
                                                          C(2, 1, 3, dilation=4, padding=4)), (17, 16)),
-            ("dilation (2, 1) with stride", _seq(C(1, 2, 3, stride=2), nn.ReLU(),
+            (N_("dilation (2, 1) with stride"), _seq(C(1, 2, 3, stride=2), nn.ReLU(),
                                                  C(2, 2, 3, dilation=(2, 1), padding=(1, 0))), (15, 10)),
-            ("error: dilated kernel larger than the input", _seq(C(1, 1, 3, dilation=4)), (8, 12)),
+            (N_("error: dilated kernel larger than the input"), _seq(C(1, 1, 3, dilation=4)), (8, 12)),
         ]
     if part == "pooling":
         return [
-            ("L14: conv, max pool, conv, max pool", _seq(C(1, 1, 3), nn.MaxPool2d(2), C(1, 1, 3),
+            (N_("L14: conv, max pool, conv, max pool"), _seq(C(1, 1, 3), nn.MaxPool2d(2), C(1, 1, 3),
                                                         nn.MaxPool2d(2)), (28, 28)),
-            ("average pooling 3, stride 1, padding 1", _seq(C(1, 2, 3), nn.AvgPool2d(3, stride=1, padding=1),
+            (N_("average pooling 3, stride 1, padding 1"), _seq(C(1, 2, 3), nn.AvgPool2d(3, stride=1, padding=1),
                                                            C(2, 2, 3)), (9, 11)),
-            ("max pool (3, 2), stride (2, 1)", _seq(C(1, 2, 3, padding=1), nn.ReLU(),
+            (N_("max pool (3, 2), stride (2, 1)"), _seq(C(1, 2, 3, padding=1), nn.ReLU(),
                                                     nn.MaxPool2d((3, 2), stride=(2, 1))), (10, 8)),
-            ("pool with stride 2 and padding 1, then conv", _seq(C(1, 1, 5, stride=2), nn.MaxPool2d(3, 2, 1),
+            (N_("pool with stride 2 and padding 1, then conv"), _seq(C(1, 1, 5, stride=2), nn.MaxPool2d(3, 2, 1),
                                                                  C(1, 1, 3)), (21, 19)),
-            ("error: pooling window larger than the map", _seq(C(1, 1, 3), nn.MaxPool2d(5)), (6, 6)),
+            (N_("error: pooling window larger than the map"), _seq(C(1, 1, 3), nn.MaxPool2d(5)), (6, 6)),
         ]
     raise ValueError(f"unknown part {part!r}; choose one of {RF_PARTS}")
 
@@ -175,21 +178,26 @@ def _field(row, unit, hw):
 def _rf_problem(actual, expected_and_empirical, hw) -> str | None:
     expected, empirical = expected_and_empirical
     if not isinstance(actual, (list, tuple)):
-        return f"returned {type(actual).__name__}, expected a list with one dict per layer"
+        return _("returned {type}, expected a list with one dict per layer").format(
+            type=type(actual).__name__)
     if len(actual) != len(expected):
-        return f"returned {len(actual)} rows, expected {len(expected)} (one per layer)"
+        return ngettext("returned {got} rows, expected {n} (one per layer)",
+                        "returned {got} rows, expected {n} (one per layer)",
+                        len(actual)).format(got=len(actual), n=len(expected))
     for i, (a, e) in enumerate(zip(actual, expected)):
         if not isinstance(a, dict) or not {"size", "jump", "start"} <= set(a):
-            return f"row {i} is {a!r}, expected a dict with keys 'size', 'jump', 'start'"
+            return _("row {i} is {row!r}, expected a dict with keys 'size', 'jump', "
+                     "'start'").format(i=i, row=a)
         for key in ("size", "jump", "start"):
             problem = value_mismatch(a[key], e[key], RF_TOL)
             if problem is not None:
-                return f"row {i} (layer {i}), {key}: {problem}"
+                return _("row {i} (layer {i}), {key}: {problem}").format(i=i, key=key,
+                                                                          problem=problem)
     for unit, bounds in empirical.items():
         got = _field(actual[-1], unit, _pair(hw))
         if got != bounds:
-            return (f"the last layer's unit {unit} sees input rows/columns {got}, but its gradient "
-                    f"reaches {bounds}")
+            return _("the last layer's unit {unit} sees input rows/columns {got}, but its "
+                     "gradient reaches {bounds}").format(unit=unit, got=got, bounds=bounds)
     return None
 
 
@@ -210,27 +218,29 @@ def check_receptive_field(fn, part: str = "conv", family: str = "visible", seed:
                     if isinstance(expected, BaseException) and isinstance(exc, type(expected)):
                         problem = None
                     elif isinstance(expected, BaseException):
-                        problem = (f"raised {type(exc).__name__}: {_first_line(exc)}; expected "
-                                   f"{type(expected).__name__}: {_first_line(expected)}")
+                        problem = _("raised {type}: {message}; expected {expected_type}: "
+                                    "{expected_message}").format(
+                            type=type(exc).__name__, message=_first_line(exc),
+                            expected_type=type(expected).__name__,
+                            expected_message=_first_line(expected))
                     else:
-                        problem = f"raised {type(exc).__name__}: {_first_line(exc)}"
+                        problem = _("raised {type}: {message}").format(
+                            type=type(exc).__name__, message=_first_line(exc))
                 else:
                     if isinstance(expected, BaseException):
-                        problem = (f"returned {type(actual).__name__}, but these layers do not fit "
-                                   f"or are not spatial: expected {type(expected).__name__}: "
-                                   f"{_first_line(expected)}")
+                        problem = _("returned {type}, but these layers do not fit or are not "
+                                    "spatial: expected {expected_type}: {message}").format(
+                            type=type(actual).__name__, expected_type=type(expected).__name__,
+                            message=_first_line(expected))
                     else:
                         problem = _rf_problem(actual, expected, hw)
                 if problem is not None:
-                    failures.append(f"case '{case.name}': receptive_field({_layer_text(model)}, "
-                                    f"input_hw={hw!r})\n    {problem}")
-    if failures:
-        more = len(failures) - 3
-        raise CheckFailure(f"receptive_field, {part}: {len(failures)} of {len(cases)} {family} cases "
-                           f"failed.\n" + "\n".join(failures[:3])
-                           + (f"\n({more} more failing cases not shown)" if more > 0 else "")
-                           + f"\nhint: {RF_HINTS[part]}")
-    return CheckReport(f"receptive_field, {part}", family, len(cases))
+                    call = f"receptive_field({_layer_text(model)}, input_hw={hw!r})"
+                    failures.append((_("case '{name}': {call}").format(name=_(case.name), call=call)
+                                     + f"\n    {problem}", RF_HINTS[part]))
+    # one hint, the part's (every case of a part has it)
+    return report_failures(f"receptive_field, {_(RF_PART_LABELS[part])}", family, len(cases),
+                           failures)
 
 
 def _first_line(exc) -> str:
@@ -275,18 +285,18 @@ def _frozen():
 
 
 def count_params_cases(family: str = "visible", seed: int = 0) -> list[Case]:
-    hint = ("add p.numel() over model.parameters(): every parameter once (shared ones too, "
-            "frozen ones too), buffers such as running_mean not at all.")
+    hint = N_("add p.numel() over model.parameters(): every parameter once (shared ones too, "
+              "frozen ones too), buffers such as running_mean not at all.")
     if family == "visible":
         from cnncourse.architectures.lenet import LeNet5
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
-            models = [("the lecture's AlexNet table: 62,378,344 (golden)", alexnet_table()),
-                      ("LeNet-5: 61,706", LeNet5(10)),
-                      ("a conv without bias", nn.Conv2d(3, 16, 3, bias=False)),
-                      ("a shared layer counts once", _Shared()),
-                      ("frozen weights count; batch-norm buffers do not", _frozen()),
-                      ("no parameters", nn.Sequential(nn.ReLU(), nn.MaxPool2d(2)))]
+            models = [(N_("the lecture's AlexNet table: 62,378,344 (golden)"), alexnet_table()),
+                      (N_("LeNet-5: 61,706"), LeNet5(10)),
+                      (N_("a conv without bias"), nn.Conv2d(3, 16, 3, bias=False)),
+                      (N_("a shared layer counts once"), _Shared()),
+                      (N_("frozen weights count; batch-norm buffers do not"), _frozen()),
+                      (N_("no parameters"), nn.Sequential(nn.ReLU(), nn.MaxPool2d(2)))]
     elif family == "hidden":
         models = grader_module("receptive").count_params_models(seed)
     else:
@@ -312,21 +322,21 @@ def check_count_params(fn, family: str = "visible", seed: int = 0) -> CheckRepor
 # --- FLOPs -------------------------------------------------------------------------------
 
 def conv2d_flops_cases(family: str = "visible", seed: int = 0) -> list[Case]:
-    hint = ("FLOPs = 2 * out_channels * H_out * W_out * (in_channels / groups) * kH * kW "
-            "(a multiply-add is 2 FLOPs; the bias add is not counted); raise ValueError when "
-            "in_channels or out_channels is not divisible by groups.")
+    hint = N_("FLOPs = 2 * out_channels * H_out * W_out * (in_channels / groups) * kH * kW "
+              "(a multiply-add is 2 FLOPs; the bias add is not counted); raise ValueError when "
+              "in_channels or out_channels is not divisible by groups.")
     grid = []
     if family == "visible":
         grid = [
-            ("the lecture's regular conv: 3 -> 16, 3x3, 128x128 output (golden 2 x 7,077,888)",
+            (N_("the lecture's regular conv: 3 -> 16, 3x3, 128x128 output (golden 2 x 7,077,888)"),
              3, 16, 3, (128, 128), 1),
-            ("the lecture's depthwise 3x3 on 3 channels (golden 2 x 442,368)", 3, 3, 3, 128, 3),
-            ("the lecture's pointwise 3 -> 16 (golden 2 x 786,432)", 3, 16, 1, 128, 1),
-            ("non-square kernel and output", 4, 6, (3, 2), (7, 5), 1),
-            ("groups 2", 4, 6, (3, 2), (5, 4), 2),
-            ("1x1 output", 8, 2, 5, 1, 1),
-            ("error: in_channels not divisible by groups", 5, 4, 3, 6, 2),
-            ("error: out_channels not divisible by groups", 4, 3, 3, 6, 2),
+            (N_("the lecture's depthwise 3x3 on 3 channels (golden 2 x 442,368)"), 3, 3, 3, 128, 3),
+            (N_("the lecture's pointwise 3 -> 16 (golden 2 x 786,432)"), 3, 16, 1, 128, 1),
+            (N_("non-square kernel and output"), 4, 6, (3, 2), (7, 5), 1),
+            (N_("groups 2"), 4, 6, (3, 2), (5, 4), 2),
+            (N_("1x1 output"), 8, 2, 5, 1, 1),
+            (N_("error: in_channels not divisible by groups"), 5, 4, 3, 6, 2),
+            (N_("error: out_channels not divisible by groups"), 4, 3, 3, 6, 2),
         ]
     elif family == "hidden":
         grid = grader_module("receptive").conv2d_flops_grid(seed)

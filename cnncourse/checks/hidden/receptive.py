@@ -6,6 +6,8 @@ import random
 
 import torch.nn as nn
 
+from cnncourse.i18n import N_, _
+
 
 def receptive_field_cases(part: str, seed: int, n: int = 5):
     rng = random.Random(f"rf-{part}-{seed}")
@@ -34,7 +36,7 @@ def receptive_field_cases(part: str, seed: int, n: int = 5):
                 ch = 2
             if rng.random() < 0.4:
                 layers.append(rng.choice([nn.ReLU(), nn.Tanh(), nn.Identity()]))
-        cases.append((f"random {part} stack #{i + 1}", nn.Sequential(*layers),
+        cases.append((_("random {part} stack #{number}").format(part=part, number=i + 1), nn.Sequential(*layers),
                       (rng.randint(14, 24) + extra, rng.randint(14, 24) + extra)))
     return cases
 
@@ -53,9 +55,9 @@ def count_params_models(seed: int) -> list[tuple[str, nn.Module]]:
             if rng.random() < 0.5:
                 layers.append(nn.BatchNorm2d(out * g, affine=rng.random() < 0.7))
             ch = out * g
-        models.append((f"random stack #{i + 1}", nn.Sequential(*layers)))
+        models.append((_("random stack #{number}").format(number=i + 1), nn.Sequential(*layers)))
     shared = nn.Linear(rng.randint(2, 9), rng.randint(2, 9))
-    models.append(("a layer used twice", nn.Sequential(shared, nn.ReLU(), shared)
+    models.append((N_("a layer used twice"), nn.Sequential(shared, nn.ReLU(), shared)
                    if shared.in_features == shared.out_features else nn.ModuleList([shared, shared])))
     return models
 
@@ -70,6 +72,6 @@ def conv2d_flops_grid(seed: int) -> list[tuple]:
         cin, cout = g * rng.randint(1, 4), g * rng.randint(1, 4)
         k = rng.choice([rng.randint(1, 5), (rng.randint(1, 5), rng.randint(1, 5))])
         out = rng.choice([rng.randint(1, 20), (rng.randint(1, 20), rng.randint(1, 20))])
-        grid.append((f"random conv #{i + 1}", cin, cout, k, out, g))
-    grid.append(("error: groups do not divide", 3 * rng.randint(1, 3) + 1, 6, 3, 4, 3))
+        grid.append((_("random conv #{number}").format(number=i + 1), cin, cout, k, out, g))
+    grid.append((N_("error: groups do not divide"), 3 * rng.randint(1, 3) + 1, 6, 3, 4, 3))
     return grid
