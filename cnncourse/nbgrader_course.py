@@ -8,6 +8,10 @@ The tests and the grading benchmarks use it to run nbgrader exactly as an instru
     course.submit("alice", "a1_conv_forward", solved_notebook("a1_conv_forward"))
     course.autograde("a1_conv_forward")
     course.export()   # {("alice", "a1_conv_forward"): 100.0}
+
+A course has a language (``language="ru"``, or the environment's ``CNNCOURSE_LANG``):
+nbgrader_config.py then releases into exercises/ru/ and grades under autograder/ru/, and
+the helpers here follow (``release_notebook(a, "ru")``, ``solved_notebook(a, language="ru")``).
 """
 
 from __future__ import annotations
@@ -33,12 +37,33 @@ _SOLUTION_REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?\n(.*?)^[ \t]*### EN
                               re.S | re.M)
 
 
-def nbgrader_env(root: Path | str | None = None, db_url: str | None = None) -> dict:
+def language_of(language: str | None = None) -> str:
+    """``language`` if given, else the one ``CNNCOURSE_LANG`` asks for ("en" when unset)."""
+    from cnncourse.i18n import language_from_env
+
+    return language_from_env(language if language is not None else os.environ.get("CNNCOURSE_LANG"))
+
+
+def work_dir(language: str) -> str:
+    """Where a course in ``language`` keeps gradebook, submissions and feedback (nbgrader_config.py)."""
+    return "autograder" if language == "en" else f"autograder/{language}"
+
+
+def release_dir(language: str) -> str:
+    """The release folder of a course in ``language`` (nbgrader_config.py)."""
+    return "exercises" if language == "en" else f"exercises/{language}"
+
+
+def nbgrader_env(root: Path | str | None = None, db_url: str | None = None,
+                 language: str | None = None) -> dict:
     """Environment for nbgrader subprocesses: this venv's bin first on PATH (nbgrader runs
     ``alembic`` from PATH) and, when given, ``CNNCOURSE_COURSE_ROOT``. A course in ``root``
     keeps its gradebook in ``root`` (SQLite) unless ``db_url`` is given: an instructor's own
-    ``CNNCOURSE_DB_URL`` never reaches a throwaway course."""
+    ``CNNCOURSE_DB_URL`` never reaches a throwaway course. ``language``, when given, is the
+    course's (``CNNCOURSE_LANG``); else the environment's stays."""
     env = dict(os.environ)
+    if language is not None:
+        env["CNNCOURSE_LANG"] = language
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("CNNCOURSE_COURSE_ROOT", None)
     if root is not None:
@@ -50,10 +75,11 @@ def nbgrader_env(root: Path | str | None = None, db_url: str | None = None) -> d
 
 
 def run_nbgrader(args: list[str], root: Path | str | None = None, check: bool = True,
-                 timeout: float | None = 1800, db_url: str | None = None) -> subprocess.CompletedProcess:
+                 timeout: float | None = 1800, db_url: str | None = None,
+                 language: str | None = None) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` from the repository (its nbgrader_config.py) on course ``root``."""
     proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=REPO_ROOT,
-                          env=nbgrader_env(root, db_url),
+                          env=nbgrader_env(root, db_url, language),
                           capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n"
@@ -65,8 +91,10 @@ def source_notebook(assignment: str) -> nbformat.NotebookNode:
     return nbformat.read(REPO_ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
 
 
-def release_notebook(assignment: str) -> nbformat.NotebookNode:
-    return nbformat.read(REPO_ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+def release_notebook(assignment: str, language: str = "en") -> nbformat.NotebookNode:
+    """The committed release: exercises/<a>/ (English) or exercises/<language>/<a>/."""
+    return nbformat.read(REPO_ROOT / release_dir(language) / assignment / f"{assignment}.ipynb",
+                         as_version=4)
 
 
 def solution_code(assignment: str) -> dict[str, str]:
@@ -80,13 +108,14 @@ def solution_code(assignment: str) -> dict[str, str]:
 
 
 def solved_notebook(assignment: str, replace: dict[str, str] | None = None,
-                    edit=None) -> nbformat.NotebookNode:
-    """The released notebook with every solution cell filled in from solutions/.
+                    edit=None, language: str = "en") -> nbformat.NotebookNode:
+    """The released notebook (of ``language``) with every solution cell filled in from
+    solutions/.
 
     ``replace`` maps grade_id -> source to use instead (a wrong or partial answer);
     ``edit(grade_id, source) -> source`` transforms the filled sources (for mutants).
     """
-    nb = copy.deepcopy(release_notebook(assignment))
+    nb = copy.deepcopy(release_notebook(assignment, language))
     answers = solution_code(assignment)
     answers.update(replace or {})
     for cell in nb.cells:
@@ -117,9 +146,9 @@ A1_SUBMISSION_MIX = [("good", None), ("wrong", _a1_wrong), ("raises", _a1_raises
                      ("syntax", _a1_syntax_error)]
 
 
-# (assignment, digest of its source folder) -> a copy of what generate_assignment made from
+# (assignment, language, digest of its source folder) -> a copy of what generate_assignment made from
 # it in a fresh course of this process: its exercises/ folder and gradebook.db
-_RELEASED: dict[tuple[str, str], Path] = {}
+_RELEASED: dict[tuple[str, str, str], Path] = {}
 
 
 def _tree_digest(folder: Path) -> str:
@@ -130,28 +159,37 @@ def _tree_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _keep_release(root: Path, assignment: str) -> Path:
+def _keep_release(root: Path, assignment: str, language: str) -> Path:
     keep = Path(tempfile.mkdtemp(prefix=f"cnncourse-release-{assignment}-"))
     atexit.register(shutil.rmtree, keep, True)
-    shutil.copytree(root / "exercises", keep / "exercises")
-    shutil.copy2(root / "autograder" / "gradebook.db", keep / "gradebook.db")
+    shutil.copytree(root / release_dir(language), keep / "exercises")
+    shutil.copy2(root / work_dir(language) / "gradebook.db", keep / "gradebook.db")
     return keep
 
 
 class Course:
-    """A course root in ``root`` with copies of the given assignments' source notebooks."""
+    """A course root in ``root`` with copies of the given assignments' source notebooks.
 
-    def __init__(self, root: Path | str, assignments: list[str], db_url: str | None = None):
+    ``language``: the course's ("en", "ru"; default: the environment's ``CNNCOURSE_LANG``,
+    English when unset). A Russian course releases into exercises/ru/ and keeps its
+    gradebook, submissions, feedback and grades in autograder/ru/ (:attr:`work`)."""
+
+    def __init__(self, root: Path | str, assignments: list[str], db_url: str | None = None,
+                 language: str | None = None):
         self.root = Path(root)
         self.db_url = db_url  # None: SQLite, autograder/gradebook.db in root
-        (self.root / "autograder").mkdir(parents=True, exist_ok=True)
+        self.language = language_of(language)
+        self.work = self.root / work_dir(self.language)
+        self.exercises = self.root / release_dir(self.language)
+        self.work.mkdir(parents=True, exist_ok=True)
         for name in assignments:
             shutil.copytree(REPO_ROOT / "solutions" / name, self.root / "solutions" / name,
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
                             dirs_exist_ok=True)
 
     def nbgrader(self, *args: str, check: bool = True, timeout: float | None = 1800):
-        return run_nbgrader(list(args), self.root, check=check, timeout=timeout, db_url=self.db_url)
+        return run_nbgrader(list(args), self.root, check=check, timeout=timeout, db_url=self.db_url,
+                            language=self.language)
 
     def release(self, assignment: str) -> Path:
         """``nbgrader generate_assignment ASSIGNMENT`` (as README: the config forces).
@@ -160,10 +198,10 @@ class Course:
         sources is byte for byte one that nbgrader already released in this process, the
         result of that run -- the release and the gradebook -- is copied instead: the same
         files, without nbgrader's seconds of start-up (a test process makes many courses)."""
-        exercises = self.root / "exercises"
-        db = self.root / "autograder" / "gradebook.db"
+        exercises = self.exercises
+        db = self.work / "gradebook.db"
         fresh = self.db_url is None and not db.exists() and not exercises.exists()
-        key = (assignment, _tree_digest(self.root / "solutions" / assignment))
+        key = (assignment, self.language, _tree_digest(self.root / "solutions" / assignment))
         done = _RELEASED.get(key) if fresh else None
         if done is not None and done.is_dir():
             shutil.copytree(done / "exercises", exercises)
@@ -171,12 +209,12 @@ class Course:
         else:
             self.nbgrader("generate_assignment", assignment)
             if fresh:
-                _RELEASED[key] = _keep_release(self.root, assignment)
+                _RELEASED[key] = _keep_release(self.root, assignment, self.language)
         return exercises / assignment / f"{assignment}.ipynb"
 
     def submit(self, student: str, assignment: str, notebook, filename: str | None = None) -> Path:
         """Place a submission: a notebook object, or raw text (possibly not even JSON)."""
-        folder = self.root / "autograder" / "submitted" / student / assignment
+        folder = self.work / "submitted" / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / (filename or f"{assignment}.ipynb")
         if isinstance(notebook, (str, bytes)):
@@ -192,14 +230,14 @@ class Course:
         return self.nbgrader("generate_feedback", assignment, *extra)
 
     def feedback_html(self, student: str, assignment: str) -> str:
-        folder = self.root / "autograder" / "feedback" / student / assignment
+        folder = self.work / "feedback" / student / assignment
         return "\n".join(p.read_text() for p in sorted(folder.glob("*.html")))
 
     def export(self) -> dict[tuple[str, str], float]:
         """Run ``nbgrader export`` and read the CSV: (student, assignment) -> score."""
         self.nbgrader("export")
         scores = {}
-        with open(self.root / "autograder" / "grades.csv", newline="") as f:
+        with open(self.work / "grades.csv", newline="") as f:
             for row in csv.DictReader(f):
                 scores[(row["student_id"], row["assignment"])] = float(row["score"])
         return scores
