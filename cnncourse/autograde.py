@@ -19,6 +19,12 @@ Run it from the repository root with the environment active, like nbgrader::
     python -m cnncourse.autograde a1_conv_forward --jobs 2
     nbgrader generate_feedback a1_conv_forward
     nbgrader export
+
+On a Dask cluster (:mod:`cnncourse.autograde_dask`), each submission a task, each worker
+process a grader with its own sandbox, writing to the shared gradebook; the same markers::
+
+    python -m cnncourse.autograde a1_conv_forward --jobs 4 --dask   # local, 4 processes
+    python -m cnncourse.autograde a1_conv_forward --scheduler tcp://HOST:8786
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import multiprocessing
 import os
 import re
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -87,10 +94,17 @@ _API = None
 
 
 def _init_worker(config_dir: str) -> None:
-    global _API
+    """The multiprocessing pool's initializer."""
     # Terminated (an interrupted run): leave through SystemExit, so that multiprocessing's
     # finalizers stop this worker's warm-kernel server and remove its spool and cgroups.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    load_api(config_dir)
+
+
+def load_api(config_dir: str) -> None:
+    """Load nbgrader's API once in this grader process (a pool worker or a Dask worker),
+    configured by ``config_dir``'s nbgrader_config.py, as ``nbgrader`` run there would be."""
+    global _API
     os.chdir(config_dir)
     bin_dir = os.path.dirname(sys.executable)
     os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
@@ -104,6 +118,8 @@ def _init_worker(config_dir: str) -> None:
 
 
 def _grade(task: tuple[str, str, int]) -> dict:
+    """Grade one submission in this process (its own sandboxed kernel); never raises for
+    a broken submission: the record says why it was not graded."""
     assignment, student, retries = task
     result = {}
     start = time.monotonic()
@@ -119,15 +135,32 @@ def _grade(task: tuple[str, str, int]) -> dict:
     log = (result.get("error") or "") + "\n" + (result.get("log") or "")
     return {"student": student, "success": success,
             "seconds": time.monotonic() - start,
+            "grader": f"{socket.gethostname()}:{os.getpid()}",
             "cause": "" if success else failure_cause(log, assignment),
             "log": (result.get("error") or "")[-3000:] + (result.get("log") or "")[-3000:]}
 
 
 # -- driver ---------------------------------------------------------------------------------
+def _pool_results(tasks: list[tuple[str, str, int]], jobs: int, config_dir: str):
+    """Grade ``tasks`` with a pool of ``jobs`` local processes; yields records as they end."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(config_dir,),
+                  maxtasksperchild=50) as pool:
+        yield from pool.imap_unordered(_grade, tasks)
+        pool.close()  # workers end normally: their servers, spools and cgroups go with them
+        pool.join()
+
+
 def autograde(assignment: str, jobs: int | None = None, force: bool = False,
               students: list[str] | None = None, retries: int = 2,
-              config_dir: Path | str = REPO_ROOT, echo=print) -> dict[str, dict]:
-    """Grade every (or the named) student's submission; returns student -> record."""
+              config_dir: Path | str = REPO_ROOT, echo=print, dask: bool = False,
+              scheduler: str | None = None) -> dict[str, dict]:
+    """Grade every (or the named) student's submission; returns student -> record.
+
+    By default a multiprocessing pool of ``jobs`` processes grades them; ``dask=True``: a
+    local Dask cluster of ``jobs`` worker processes; ``scheduler``: the workers of the Dask
+    cluster at that address (cnncourse.autograde_dask). The markers, the resumption and
+    the records are the same whichever grades."""
     from cnncourse.sandbox import require_sandbox
 
     require_sandbox()  # refuse early, with the reason, when the sandbox cannot run
@@ -156,25 +189,33 @@ def autograde(assignment: str, jobs: int | None = None, force: bool = False,
                 continue
         todo.append(student)
     jobs = max(1, min(jobs or os.cpu_count() or 1, max(1, len(todo))))
+    if scheduler:
+        how = f"the workers of the Dask cluster at {scheduler}"
+    else:
+        how = f"{jobs} worker(s)" + (" (a local Dask cluster)" if dask else "")
     echo(f"{assignment}: {len(found)} submissions, {len(records)} already graded, "
-         f"{len(todo)} to grade with {jobs} worker(s)")
+         f"{len(todo)} to grade with {how}")
     from cnncourse.sandbox import Limits, cgroup
     warning = cgroup.memory_limit_warning(Limits.from_env())
     if warning:
         echo(f"WARNING: {warning}")
     if todo:
-        ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(config_dir),),
-                      maxtasksperchild=50) as pool:
-            tasks = [(assignment, s, retries) for s in todo]
-            for i, rec in enumerate(pool.imap_unordered(_grade, tasks), 1):
+        tasks = [(assignment, s, retries) for s in todo]
+        if dask or scheduler:
+            from cnncourse import autograde_dask
+            results = autograde_dask.results(tasks, str(config_dir), jobs=jobs,
+                                             scheduler=scheduler, echo=echo)
+        else:
+            results = _pool_results(tasks, jobs, str(config_dir))
+        for i, rec in enumerate(results, 1):
+            records[rec["student"]] = rec
+            if rec.pop("lost", False):  # the grader failed, not the submission: no marker,
+                status = f"NOT GRADED: {rec['cause']}"  # the next run grades it again
+            else:
                 rec["digest"] = digests[rec["student"]]
                 (runs / f"{rec['student']}.json").write_text(json.dumps(rec, indent=1))
-                records[rec["student"]] = rec
                 status = "ok" if rec["success"] else "NOT GRADED (see its log in autograder/runs/)"
-                echo(f"[{i}/{len(todo)}] {rec['student']}: {status} in {rec['seconds']:.1f} s")
-            pool.close()  # workers end normally: their servers, spools and cgroups go with them
-            pool.join()
+            echo(f"[{i}/{len(todo)}] {rec['student']}: {status} in {rec['seconds']:.1f} s")
     return records
 
 
@@ -187,10 +228,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="worker processes (default: number of cores)")
     parser.add_argument("--force", action="store_true", help="regrade everything")
     parser.add_argument("--student", action="append", help="only this student (repeatable)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--dask", action="store_true",
+                       help="grade on a local Dask cluster of --jobs worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the workers of the Dask cluster whose scheduler is at "
+                            "ADDRESS (tcp://HOST:PORT); they need the course root, the venv "
+                            "and the gradebook at the same paths (README)")
     args = parser.parse_args(argv)
     from cnncourse.sandbox import SandboxUnavailable
     try:
-        records = autograde(args.assignment, args.jobs, args.force, args.student)
+        records = autograde(args.assignment, args.jobs, args.force, args.student,
+                            dask=args.dask, scheduler=args.scheduler)
     except SandboxUnavailable as exc:
         print(exc, file=sys.stderr)
         return 2
