@@ -155,6 +155,8 @@ RUSSIAN: dict[str, str] = {
     "digit": "цифра",
     "multiply-adds per 224×224 image (G)": "умножений-сложений на изображение 224×224 (млрд)",
     "ImageNet {metric} accuracy (%)": "точность {metric} на ImageNet (%)",
+    "top1": "top-1",  # the metric's key in 07_comparing
+    "top5": "top-5",
     "Top-1 accuracy vs computation; area ∝ parameters":
         "Точность top-1 и объём вычислений; площадь ∝ числу параметров",
     "Top-5 accuracy vs computation; area ∝ parameters":
