@@ -55,9 +55,10 @@ import torch.nn as nn
 
 from cnncourse.checks.core import (
     FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall, forbid_calls, grader_module, quiet,
-    random_tensor,
+    random_tensor, report_failures,
     tensor_mismatch, one_thread,
 )
+from cnncourse.i18n import N_, _, ngettext
 from cnncourse.model_stats import count_params
 
 PARTS = ("lenet", "vgg", "inception", "basic_block", "bottleneck", "se", "depthwise")
@@ -68,8 +69,13 @@ PARTS = ("lenet", "vgg", "inception", "basic_block", "bottleneck", "se", "depthw
 #: step the reference's intermediate, so a mistake in one part costs that part only.
 BLOCK_PARTS = {"se_squeeze": "se", "se_excitation": "se", "se_scale": "se",
                "depthwise_conv": "depthwise", "pointwise_conv": "depthwise"}
-LABELS = {"se_squeeze": "SE squeeze", "se_excitation": "SE excitation", "se_scale": "SE scaling",
-          "depthwise_conv": "depthwise convolution", "pointwise_conv": "pointwise convolution"}
+LABELS = {"se_squeeze": N_("SE squeeze"), "se_excitation": N_("SE excitation"),
+          "se_scale": N_("SE scaling"), "depthwise_conv": N_("depthwise convolution"),
+          "pointwise_conv": N_("pointwise convolution")}
+#: The whole-module parts as a passing or failing line names them.
+PART_LABELS = {"lenet": N_("lenet"), "vgg": N_("vgg"), "inception": N_("inception"),
+               "basic_block": N_("basic block"), "bottleneck": N_("bottleneck"), "se": N_("se"),
+               "depthwise": N_("depthwise")}
 
 FORBIDDEN = (
     "torchvision.models.vgg.make_layers",
@@ -85,44 +91,44 @@ FORBIDDEN = (
     "cnncourse.architectures.senet.SELayer",
     "cnncourse.architectures.mobilenet.DepthwiseSeparableConv",
 )
-REASON = "build the module yourself from nn.Conv2d, nn.BatchNorm2d, nn.Linear, ..."
+REASON = N_("build the module yourself from nn.Conv2d, nn.BatchNorm2d, nn.Linear, ...")
 
 HINTS = {
-    "lenet": "feature_extractor = Sequential(Conv(1, 6, 5), Tanh, AvgPool(2), Conv(6, 16, 5), Tanh, "
+    "lenet": N_("feature_extractor = Sequential(Conv(1, 6, 5), Tanh, AvgPool(2), Conv(6, 16, 5), Tanh, "
              "AvgPool(2), Conv(16, 120, 5), Tanh); classifier = Sequential(Linear(120, 84), Tanh, "
-             "Linear(84, n_classes)); forward returns (logits, softmax(logits, dim=1)).",
-    "vgg": "for a number v: Conv2d(in, v, 3, padding=1) [+ BatchNorm2d(v)] + ReLU(inplace=True); "
-           "for 'M': MaxPool2d(2, 2); start with 3 input channels; one flat nn.Sequential.",
-    "inception": "branches: relu(conv1(x)); relu(conv3_3(relu(conv3_1(x)))); "
+             "Linear(84, n_classes)); forward returns (logits, softmax(logits, dim=1))."),
+    "vgg": N_("for a number v: Conv2d(in, v, 3, padding=1) [+ BatchNorm2d(v)] + ReLU(inplace=True); "
+           "for 'M': MaxPool2d(2, 2); start with 3 input channels; one flat nn.Sequential."),
+    "inception": N_("branches: relu(conv1(x)); relu(conv3_3(relu(conv3_1(x)))); "
                  "relu(conv5_5(relu(conv5_1(x)))); relu(conv_max_1(max_pool_1(x))) with "
                  "MaxPool2d(k, stride=1, padding=k // 2); 3x3 and 5x5 convs are padded to keep "
-                 "H and W; concatenate along channels in this order.",
-    "basic_block": "out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); conv1 is 3x3 with "
+                 "H and W; concatenate along channels in this order."),
+    "basic_block": N_("out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); conv1 is 3x3 with "
                    "the stride, both convs have padding 1 and no bias; the shortcut is "
                    "downsample = Sequential(Conv2d(inplanes, planes, 1, stride, bias=False), "
-                   "BatchNorm2d(planes)) when stride != 1 or inplanes != planes, else x.",
-    "bottleneck": "1x1 (inplanes -> planes), 3x3 with the stride (planes -> planes), 1x1 "
+                   "BatchNorm2d(planes)) when stride != 1 or inplanes != planes, else x."),
+    "bottleneck": N_("1x1 (inplanes -> planes), 3x3 with the stride (planes -> planes), 1x1 "
                   "(planes -> 4 * planes), each conv without bias and followed by BN, ReLU after "
                   "the first two and after the addition; downsample = Sequential(Conv2d(inplanes, "
                   "4 * planes, 1, stride, bias=False), BatchNorm2d(4 * planes)) when stride != 1 "
-                  "or inplanes != 4 * planes.",
-    "se": "squeeze: mean over H and W -> (N, C); excitation: fc = Sequential(Linear(C, C // r, "
-          "bias=False), ReLU, Linear(C // r, C, bias=False), Sigmoid); scale: x * s[:, :, None, None].",
-    "depthwise": "depthwise = Conv2d(nin, nin, kernel_size, padding=padding, groups=nin); "
-                 "pointwise = Conv2d(nin, nout, 1); forward = pointwise(depthwise(x)).",
-    "se_squeeze": "squeeze: z = x.mean(dim=(2, 3)), shape (N, C): each image's channel averaged over "
+                  "or inplanes != 4 * planes."),
+    "se": N_("squeeze: mean over H and W -> (N, C); excitation: fc = Sequential(Linear(C, C // r, "
+          "bias=False), ReLU, Linear(C // r, C, bias=False), Sigmoid); scale: x * s[:, :, None, None]."),
+    "depthwise": N_("depthwise = Conv2d(nin, nin, kernel_size, padding=padding, groups=nin); "
+                 "pointwise = Conv2d(nin, nout, 1); forward = pointwise(depthwise(x))."),
+    "se_squeeze": N_("squeeze: z = x.mean(dim=(2, 3)), shape (N, C): each image's channel averaged over "
                   "H and W (not summed, not the max), with its gradient (not under no_grad, not "
-                  "detached); forward passes z to self.fc.",
-    "se_excitation": "excitation: s = self.fc(z) with fc = Sequential(Linear(C, C // r, bias=False), "
+                  "detached); forward passes z to self.fc."),
+    "se_excitation": N_("excitation: s = self.fc(z) with fc = Sequential(Linear(C, C // r, bias=False), "
                      "ReLU, Linear(C // r, C, bias=False), Sigmoid): one weight in (0, 1) per image "
                      "and channel (a sigmoid per weight, not a softmax over channels), computed with "
-                     "gradients (not under torch.no_grad(), not detached).",
-    "se_scale": "scale: return x * s[:, :, None, None] (or s.view(N, C, 1, 1)): channel c of image n "
-                "times s[n, c], the same over H and W; a new tensor, not x.mul_(s) or x *= s.",
-    "depthwise_conv": "self.depthwise = Conv2d(nin, nin, kernel_size, padding=padding, groups=nin): "
-                      "one kernel per channel (weight (nin, 1, k, k)), applied to x itself.",
-    "pointwise_conv": "self.pointwise = Conv2d(nin, nout, kernel_size=1) applied to the depthwise "
-                      "output as it is: return self.pointwise(self.depthwise(x)).",
+                     "gradients (not under torch.no_grad(), not detached)."),
+    "se_scale": N_("scale: return x * s[:, :, None, None] (or s.view(N, C, 1, 1)): channel c of image n "
+                "times s[n, c], the same over H and W; a new tensor, not x.mul_(s) or x *= s."),
+    "depthwise_conv": N_("self.depthwise = Conv2d(nin, nin, kernel_size, padding=padding, groups=nin): "
+                      "one kernel per channel (weight (nin, 1, k, k)), applied to x itself."),
+    "pointwise_conv": N_("self.pointwise = Conv2d(nin, nout, kernel_size=1) applied to the depthwise "
+                      "output as it is: return self.pointwise(self.depthwise(x))."),
 }
 
 #: Backward is checked on one case per family (check call), the first whose module has at
@@ -218,67 +224,67 @@ def _visible(part: str, seed: int) -> list[ArchCase]:
     from torchvision.models.vgg import cfgs
     if part == "lenet":
         return [
-            ArchCase("LeNet-5, 10 classes (61,706 parameters)", (10,), {},
+            ArchCase(N_("LeNet-5, 10 classes (61,706 parameters)"), (10,), {},
                      _course("lenet", "LeNet5", 10), (2, 1, 32, 32), s + 10, LENET5_PARAMS,
                      bad_input=(1, 3, 32, 32)),
-            ArchCase("LeNet-5, 3 classes, batch 1", (3,), {}, _course("lenet", "LeNet5", 3),
+            ArchCase(N_("LeNet-5, 3 classes, batch 1"), (3,), {}, _course("lenet", "LeNet5", 3),
                      (1, 1, 32, 32), s + 20),
         ]
     if part == "vgg":
         return [
-            ArchCase("VGG-11 features (cfg 'A')", (cfgs["A"],), {"batch_norm": False},
+            ArchCase(N_("VGG-11 features (cfg 'A')"), (cfgs["A"],), {"batch_norm": False},
                      _vgg(cfgs["A"], False), (1, 3, 32, 32), s + 10, VGG11_FEATURES_PARAMS,
                      bad_input=(1, 1, 32, 32)),
-            ArchCase("VGG-11 features with batch norm", (cfgs["A"],), {"batch_norm": True},
+            ArchCase(N_("VGG-11 features with batch norm"), (cfgs["A"],), {"batch_norm": True},
                      _vgg(cfgs["A"], True), (2, 3, 32, 32), s + 20, VGG11_BN_FEATURES_PARAMS),
-            ArchCase("small cfg, non-square input", ([8, "M", 16, 16, "M"],), {"batch_norm": True},
+            ArchCase(N_("small cfg, non-square input"), ([8, "M", 16, 16, "M"],), {"batch_norm": True},
                      _vgg([8, "M", 16, 16, "M"], True), (2, 3, 9, 12), s + 30),
         ]
     if part == "inception":
         return [
-            ArchCase("the slide's block 3a (192 -> 256 channels)", (192, SL["3a"]), {},
+            ArchCase(N_("the slide's block 3a (192 -> 256 channels)"), (192, SL["3a"]), {},
                      _course("inception", "InceptionBlock", 192, SL["3a"]), (1, 192, 7, 7), s + 10,
                      bad_input=(1, 190, 7, 7)),
-            ArchCase("a small block, non-square odd input", (5, [[3], [2, 4], [2, 3], [3, 2]]), {},
+            ArchCase(N_("a small block, non-square odd input"), (5, [[3], [2, 4], [2, 3], [3, 2]]), {},
                      _course("inception", "InceptionBlock", 5, [[3], [2, 4], [2, 3], [3, 2]]),
                      (2, 5, 7, 6), s + 20),
         ]
     if part == "basic_block":
         return [
-            ArchCase("resnet18.layer1[0]: 64 -> 64, identity shortcut", (64, 64), {"stride": 1},
+            ArchCase(N_("resnet18.layer1[0]: 64 -> 64, identity shortcut"), (64, 64), {"stride": 1},
                      _resnet_block("resnet18", "layer1", 0), (2, 64, 8, 8), s + 10,
                      bad_input=(1, 32, 8, 8)),
-            ArchCase("resnet18.layer2[0]: 64 -> 128, stride 2, projection shortcut", (64, 128),
+            ArchCase(N_("resnet18.layer2[0]: 64 -> 128, stride 2, projection shortcut"), (64, 128),
                      {"stride": 2}, _resnet_block("resnet18", "layer2", 0), (1, 64, 9, 7), s + 20),
-            ArchCase("width change without stride: 8 -> 16", (8, 16), {"stride": 1},
+            ArchCase(N_("width change without stride: 8 -> 16"), (8, 16), {"stride": 1},
                      _tv_block("basic", 8, 16, 1), (2, 8, 5, 6), s + 30),
         ]
     if part == "bottleneck":
         return [
-            ArchCase("resnet50.layer1[0]: 64 -> 256, projection shortcut", (64, 64), {"stride": 1},
+            ArchCase(N_("resnet50.layer1[0]: 64 -> 256, projection shortcut"), (64, 64), {"stride": 1},
                      _resnet_block("resnet50", "layer1", 0), (1, 64, 6, 6), s + 10,
                      bad_input=(1, 32, 6, 6)),
-            ArchCase("resnet50.layer1[1]: 256 -> 256, identity shortcut", (256, 64), {"stride": 1},
+            ArchCase(N_("resnet50.layer1[1]: 256 -> 256, identity shortcut"), (256, 64), {"stride": 1},
                      _resnet_block("resnet50", "layer1", 1), (2, 256, 4, 5), s + 20),
-            ArchCase("resnet50.layer2[0]: 256 -> 512, stride 2", (256, 128), {"stride": 2},
+            ArchCase(N_("resnet50.layer2[0]: 256 -> 512, stride 2"), (256, 128), {"stride": 2},
                      _resnet_block("resnet50", "layer2", 0), (1, 256, 7, 6), s + 30),
         ]
     if part == "se":
         return [
-            ArchCase("SELayer(64), reduction 16 (512 parameters)", (64,), {"reduction": 16},
+            ArchCase(N_("SELayer(64), reduction 16 (512 parameters)"), (64,), {"reduction": 16},
                      _course("senet", "SELayer", 64, 16), (2, 64, 5, 4), s + 10, 512,
                      bad_input=(2, 32, 5, 4)),
-            ArchCase("SELayer(12, reduction=4), batch 1, odd sizes", (12,), {"reduction": 4},
+            ArchCase(N_("SELayer(12, reduction=4), batch 1, odd sizes"), (12,), {"reduction": 4},
                      _course("senet", "SELayer", 12, 4), (1, 12, 3, 7), s + 20),
         ]
     if part == "depthwise":
         return [
-            ArchCase("the lecture's 3 -> 16 (75 weights + 19 biases)", (3, 16), {},
+            ArchCase(N_("the lecture's 3 -> 16 (75 weights + 19 biases)"), (3, 16), {},
                      _course("mobilenet", "DepthwiseSeparableConv", 3, 16), (2, 3, 8, 8), s + 10, 94,
                      bad_input=(1, 4, 8, 8)),
-            ArchCase("5 -> 7, kernel 5, padding 2, non-square", (5, 7), {"kernel_size": 5, "padding": 2},
+            ArchCase(N_("5 -> 7, kernel 5, padding 2, non-square"), (5, 7), {"kernel_size": 5, "padding": 2},
                      _course("mobilenet", "DepthwiseSeparableConv", 5, 7, 5, 2), (1, 5, 6, 9), s + 20),
-            ArchCase("4 -> 2, kernel 3, padding 0", (4, 2), {"kernel_size": 3, "padding": 0},
+            ArchCase(N_("4 -> 2, kernel 3, padding 0"), (4, 2), {"kernel_size": 3, "padding": 0},
                      _course("mobilenet", "DepthwiseSeparableConv", 4, 2, 3, 0), (2, 4, 5, 7), s + 30),
         ]
     raise ValueError(f"unknown part {part!r}; choose one of {PARTS}")
@@ -320,7 +326,8 @@ def _backward(mod: nn.Module, x: torch.Tensor, names: list[str], seed: int) -> d
     params = dict(mod.named_parameters())
     missing = [n for n in names if n not in params]
     if missing:
-        raise CheckFailure(f"{missing[:3]} are not parameters (nn.Parameter) of the module")
+        raise CheckFailure(_("{names} are not parameters (nn.Parameter) of the module").format(
+            names=missing[:3]))
     out = mod(x)
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     grads = torch.autograd.grad(outs, [x] + [params[n] for n in names], _grad_outputs(out, seed),
@@ -379,13 +386,17 @@ def _state_problem(actual: dict, expected: dict) -> str | None:
     if missing or extra:
         text = []
         if missing:
-            text.append(f"missing keys {missing[:6]}" + (" ..." if len(missing) > 6 else ""))
+            text.append(_("missing keys {keys}").format(keys=missing[:6])
+                        + (" ..." if len(missing) > 6 else ""))
         if extra:
-            text.append(f"unexpected keys {extra[:6]}" + (" ..." if len(extra) > 6 else ""))
-        return "state_dict keys differ from the reference's: " + "; ".join(text)
+            text.append(_("unexpected keys {keys}").format(keys=extra[:6])
+                        + (" ..." if len(extra) > 6 else ""))
+        return _("state_dict keys differ from the reference's: {problems}").format(
+            problems="; ".join(text))
     for k, v in expected.items():
         if tuple(actual[k].shape) != tuple(v.shape):
-            return f"state_dict['{k}'] has shape {tuple(actual[k].shape)}, expected {tuple(v.shape)}"
+            return _("state_dict['{key}'] has shape {actual}, expected {expected}").format(
+                key=k, actual=tuple(actual[k].shape), expected=tuple(v.shape))
     return None
 
 
@@ -398,12 +409,19 @@ def _construct(obj, case: ArchCase, call: str, ref_classes: tuple):
     except ForbiddenCall as exc:
         return None, f"{call}: {exc}"
     except Exception as exc:  # noqa: BLE001
-        return None, f"{call} raised {type(exc).__name__}: {_first_line(exc)}"
+        return None, _("{call} raised {type}: {message}").format(
+            call=call, type=type(exc).__name__, message=_first_line(exc))
     if not isinstance(mod, nn.Module):
-        return None, f"{call} returned {type(mod).__name__}, expected an nn.Module"
+        return None, _("{call} returned {type}, expected an nn.Module").format(
+            call=call, type=type(mod).__name__)
     if isinstance(mod, ref_classes):
-        return None, f"{call} is a subclass of a reference module; write the module yourself"
+        return None, _("{call} is a subclass of a reference module; write the module "
+                       "yourself").format(call=call)
     return mod, None
+
+
+#: The modes as messages name them ("in eval mode").
+MODES = {"eval": N_("eval"), "train": N_("train")}
 
 
 def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: tuple) -> str | None:
@@ -413,7 +431,9 @@ def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: t
         return problem
     n = count_params(mod)
     if n != exp.params:
-        return f"{call} has {n:,} parameters, expected {exp.params:,}"
+        return ngettext("{call} has {n:,} parameters, expected {expected:,}",
+                        "{call} has {n:,} parameters, expected {expected:,}", n).format(
+            call=call, n=n, expected=exp.params)
     problem = _state_problem(mod.state_dict(), exp.state)
     if problem is not None:
         return f"{call}: {problem}"
@@ -422,7 +442,8 @@ def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: t
         try:
             mod.load_state_dict(exp.state)
         except Exception as exc:  # noqa: BLE001
-            return f"{call}: load_state_dict raised {type(exc).__name__}: {_first_line(exc)}"
+            return _("{call}: load_state_dict raised {type}: {message}").format(
+                call=call, type=type(exc).__name__, message=_first_line(exc))
         mod.train(mode == "train")
         x = exp.x.clone()
         version = x._version
@@ -432,31 +453,38 @@ def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: t
         except ForbiddenCall as exc:
             return f"{call}: {exc}"
         except Exception as exc:  # noqa: BLE001
-            return (f"{call} on input {tuple(exp.x.shape)} in {mode} mode raised "
-                    f"{type(exc).__name__}: {_first_line(exc)}")
+            return _("{call} on input {shape} in {mode} mode raised {type}: {message}").format(
+                call=call, shape=tuple(exp.x.shape), mode=_(MODES[mode]),
+                type=type(exc).__name__, message=_first_line(exc))
         if x._version != version or not torch.equal(x, exp.x):
-            changed = "" if torch.equal(x, exp.x) else (
-                f"; largest change {float((x - exp.x).abs().max()):.3g}")
-            return (f"{call} on input {tuple(exp.x.shape)} float64, {mode} mode: forward modified "
-                    f"its input in place{changed}; leave the input as it is (x * s, out + "
-                    f"shortcut, not x.mul_(s), x += ...)")
+            changed = "" if torch.equal(x, exp.x) else _("; largest change {change:.3g}").format(
+                change=float((x - exp.x).abs().max()))
+            return _("{call} on input {shape} float64, {mode} mode: forward modified its input "
+                     "in place{changed}; leave the input as it is (x * s, out + shortcut, not "
+                     "x.mul_(s), x += ...)").format(call=call, shape=tuple(exp.x.shape),
+                                                     mode=_(MODES[mode]), changed=changed)
         expected = exp.outputs[mode]
         if isinstance(expected, tuple):
             if not isinstance(out, (tuple, list)) or len(out) != len(expected):
-                return (f"{call} on input {tuple(exp.x.shape)} returned {type(out).__name__}, "
-                        f"expected a tuple of {len(expected)} tensors (logits, probs)")
+                return _("{call} on input {shape} returned {type}, expected a tuple of {n} "
+                         "tensors (logits, probs)").format(call=call, shape=tuple(exp.x.shape),
+                                                           type=type(out).__name__,
+                                                           n=len(expected))
             pairs = list(zip(("logits", "probs"), out, expected))
         else:
-            pairs = [("output", out, expected)]
+            pairs = [(N_("output"), out, expected)]
         for label, a, e in pairs:
             problem = tensor_mismatch(a, e, **FLOAT64_TOL)
             if problem is not None:
-                return (f"{call} with the reference's weights, input {tuple(exp.x.shape)} float64, "
-                        f"{mode} mode, {label}: {problem}")
+                return _("{call} with the reference's weights, input {shape} float64, {mode} "
+                         "mode, {label}: {problem}").format(call=call, shape=tuple(exp.x.shape),
+                                                            mode=_(MODES[mode]), label=_(label),
+                                                            problem=problem)
     if exp.grads is not None:
         problem = _backward_problem(mod, case, exp)
         if problem is not None:
-            return f"{call} with the reference's weights, input {tuple(exp.x.shape)} float64, {problem}"
+            return _("{call} with the reference's weights, input {shape} float64, "
+                     "{problem}").format(call=call, shape=tuple(exp.x.shape), problem=problem)
     if exp.bad_error is not None:
         mod.eval()
         try:
@@ -466,11 +494,15 @@ def _run_case(obj, obj_name: str, case: ArchCase, exp: _Expected, ref_classes: t
             return f"{call}: {exc}"
         except Exception as exc:  # noqa: BLE001
             if not isinstance(exc, type(exp.bad_error)):
-                return (f"{call} on input {case.bad_input} raised {type(exc).__name__}; the "
-                        f"reference raises {type(exp.bad_error).__name__}")
+                return _("{call} on input {shape} raised {type}; the reference raises "
+                         "{expected_type}").format(call=call, shape=case.bad_input,
+                                                   type=type(exc).__name__,
+                                                   expected_type=type(exp.bad_error).__name__)
         else:
-            return (f"{call} accepted an input of shape {case.bad_input}, but the reference raises "
-                    f"{type(exp.bad_error).__name__}: {_first_line(exp.bad_error)}")
+            return _("{call} accepted an input of shape {shape}, but the reference raises "
+                     "{type}: {message}").format(call=call, shape=case.bad_input,
+                                                 type=type(exp.bad_error).__name__,
+                                                 message=_first_line(exp.bad_error))
     return None
 
 
@@ -495,21 +527,23 @@ def _submodule(mod: nn.Module, name: str, what: str):
     """(``mod.<name>``, None) or (None, why there is none)."""
     sub = getattr(mod, name, None)
     if not isinstance(sub, nn.Module):
-        return None, f"has no submodule self.{name} ({what})"
+        return None, _("has no submodule self.{name} ({what})").format(name=name, what=_(what))
     return sub, None
 
 
 def _conv_structure(conv: nn.Module, name: str, want: dict, why: str) -> str | None:
     """Why ``conv`` (self.<name>) is not an ``nn.Conv2d`` with the attributes in ``want``."""
     if not isinstance(conv, nn.Conv2d):
-        return f"self.{name} is {type(conv).__name__}, expected an nn.Conv2d ({why})"
+        return _("self.{name} is {type}, expected an nn.Conv2d ({why})").format(
+            name=name, type=type(conv).__name__, why=why)
     for attr, value in want.items():
         got = getattr(conv, attr)
         if attr == "bias":
             got = conv.bias is not None
         if got != value:
-            return (f"self.{name} has {attr}={got!r}, expected {attr}={value!r} ({why}); it is "
-                    f"{conv!r}")
+            return _("self.{name} has {attr}={got!r}, expected {attr}={value!r} ({why}); it is "
+                     "{conv!r}").format(name=name, attr=attr, got=got, value=value, why=why,
+                                        conv=conv)
     return None
 
 
@@ -528,7 +562,8 @@ def _load_part(mod: nn.Module, exp: _Expected, prefix: str | None) -> str | None
     try:
         mod.load_state_dict(mine, strict=False)
     except Exception as exc:  # noqa: BLE001
-        return f"load_state_dict raised {type(exc).__name__}: {_first_line(exc)}"
+        return _("load_state_dict raised {type}: {message}").format(type=type(exc).__name__,
+                                                                    message=_first_line(exc))
     return None
 
 
@@ -553,38 +588,53 @@ def _forward(mod, x, hooks: list) -> tuple:
             h.remove()
 
 
+# TRANSLATORS: what a gradient reaches, or not ("no gradient reaches {name}", "gradient of
+# {name}"): the input of the module
+INPUT = N_("the input")
+
+
+def _parameter(name: str) -> str:
+    # TRANSLATORS: what a gradient reaches, or not: one of the module's parameters
+    return _("parameter '{name}'").format(name=name)
+
+
 def _grad_problem(outputs, inputs: dict, grad_outputs, expected: dict, where: str) -> str | None:
     """Backpropagate ``grad_outputs`` from ``outputs`` to ``inputs`` (name -> tensor) and
     compare with ``expected`` (name -> gradient)."""
     if not outputs.requires_grad:
-        return (f"backward: {where} carries no gradient (computed under torch.no_grad() or "
-                f"detached?)")
+        return _("backward: {where} carries no gradient (computed under torch.no_grad() or "
+                 "detached?)").format(where=_(where))
     names = list(inputs)
     try:
         grads = torch.autograd.grad(outputs, [inputs[n] for n in names], grad_outputs,
                                     allow_unused=True)
     except Exception as exc:  # noqa: BLE001
-        return f"backward through {where} raised {type(exc).__name__}: {_first_line(exc)}"
+        return _("backward through {where} raised {type}: {message}").format(
+            where=_(where), type=type(exc).__name__, message=_first_line(exc))
     for name, got in zip(names, grads):
         if got is None:
-            return (f"backward: no gradient reaches {name} through {where} (computed under "
-                    f"torch.no_grad(), detached, or not used?); the reference's has norm "
-                    f"{float(expected[name].norm()):.6g}")
+            return _("backward: no gradient reaches {name} through {where} (computed under "
+                     "torch.no_grad(), detached, or not used?); the reference's has norm "
+                     "{norm:.6g}").format(name=_(name), where=_(where),
+                                          norm=float(expected[name].norm()))
     for name, got in zip(names, grads):
         problem = tensor_mismatch(got, expected[name], **FLOAT64_TOL)
         if problem is not None:
-            return f"backward, gradient of {name} through {where}: {problem}"
+            return _("backward, gradient of {name} through {where}: {problem}").format(
+                name=_(name), where=_(where), problem=problem)
     return None
 
 
 def _tensor_from(value, what: str) -> tuple:
     if type(value) is not torch.Tensor:
-        return None, f"{what} is {type(value).__name__}, expected a torch.Tensor"
+        return None, _("{what} is {type}, expected a torch.Tensor").format(
+            what=_(what), type=type(value).__name__)
     return value, None
 
 
 def _se_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -> str | None:
-    fc, problem = _submodule(mod, "fc", "the excitation, nn.Sequential(Linear, ReLU, Linear, Sigmoid)")
+    fc, problem = _submodule(mod, "fc", N_("the excitation, nn.Sequential(Linear, ReLU, Linear, "
+                                           "Sigmoid)"))
     if problem is not None:
         return problem
     problem = _load_part(mod, exp, None)
@@ -596,8 +646,8 @@ def _se_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -> str |
     n, c = x0.shape[:2]
     shape = tuple(x0.shape)
     seen = {}
-    not_called = ("forward returned without calling self.fc: pass the squeezed (N, C) tensor to "
-                  "self.fc (the checks look at what self.fc receives and returns)")
+    not_called = _("forward returned without calling self.fc: pass the squeezed (N, C) tensor "
+                   "to self.fc (the checks look at what self.fc receives and returns)")
 
     if part == "se_squeeze":
         def grab(_module, args):
@@ -606,22 +656,25 @@ def _se_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -> str |
         x = x0.clone().requires_grad_(True)
         how, out = _forward(mod, x.clone(), [(fc, "pre", grab)])
         if how == "raised":
-            return f"forward on input {shape} float64 raised {out}"
+            return _("forward on input {shape} float64 raised {error}").format(shape=shape,
+                                                                               error=out)
         if "z" not in seen:
             return not_called
-        z, problem = _tensor_from(seen["z"], "what self.fc received")
+        # TRANSLATORS: the subject of "{what} is {type}, expected a torch.Tensor"
+        z, problem = _tensor_from(seen["z"], N_("what self.fc received"))
         if problem is not None:
             return problem
         expected = x0.mean(dim=(2, 3))
         problem = tensor_mismatch(z, expected, **FLOAT64_TOL)
         if problem is not None:
-            return (f"on input {shape} float64, what self.fc received is not the mean over H and "
-                    f"W of each image's channels, shape ({n}, {c}): {problem}")
+            return _("on input {shape} float64, what self.fc received is not the mean over H "
+                     "and W of each image's channels, shape ({n}, {c}): {problem}").format(
+                shape=shape, n=n, c=c, problem=problem)
         g = random_tensor((n, c), case.seed + 8)
         h, w = shape[2:]
-        return _grad_problem(z, {"the input": x}, g,
-                             {"the input": (g / (h * w))[:, :, None, None].expand(shape)},
-                             "the squeeze")
+        return _grad_problem(z, {INPUT: x}, g,
+                             {INPUT: (g / (h * w))[:, :, None, None].expand(shape)},
+                             N_("the squeeze"))
 
     z_ref = x0.mean(dim=(2, 3))
     if part == "se_excitation":
@@ -635,35 +688,40 @@ def _se_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -> str |
             raise _Stop
         how, out = _forward(mod, x0.clone(), [(fc, "pre", feed), (fc, "post", grab)])
         if how == "raised":
-            return f"forward on input {shape} float64 raised {out}"
+            return _("forward on input {shape} float64 raised {error}").format(shape=shape,
+                                                                               error=out)
         if "s" not in seen:
             return not_called
-        s, problem = _tensor_from(seen["s"], "what self.fc returned")
+        s, problem = _tensor_from(seen["s"], N_("what self.fc returned"))
         if problem is not None:
             return problem
         with torch.no_grad():
             expected = ref.fc(z_ref.clone())
         if tuple(s.shape) != (n, c):
-            return (f"self.fc(z) for z of shape ({n}, {c}) has shape {tuple(s.shape)}, expected "
-                    f"({n}, {c}): one weight per image and channel")
+            return _("self.fc(z) for z of shape ({n}, {c}) has shape {shape}, expected ({n}, "
+                     "{c}): one weight per image and channel").format(n=n, c=c,
+                                                                      shape=tuple(s.shape))
         if s.dtype == expected.dtype and s.numel():
             low, high = float(s.detach().min()), float(s.detach().max())
             if low < 0 or high > 1:
-                return (f"self.fc(z), the channel weights, range from {low:.6g} to {high:.6g}; "
-                        f"each must lie in (0, 1): end the excitation with a Sigmoid")
+                return _("self.fc(z), the channel weights, range from {low:.6g} to {high:.6g}; "
+                         "each must lie in (0, 1): end the excitation with a "
+                         "Sigmoid").format(low=low, high=high)
         problem = tensor_mismatch(s, expected, **FLOAT64_TOL)
         if problem is not None:
-            return (f"self.fc(z) for the reference's squeeze z ({n}, {c}), with the reference's "
-                    f"weights, is not the reference's excitation sigmoid(W2 relu(W1 z)): {problem}")
-        params = {f"parameter '{k}'": p for k, p in mod.named_parameters() if k.startswith("fc.")}
+            return _("self.fc(z) for the reference's squeeze z ({n}, {c}), with the reference's "
+                     "weights, is not the reference's excitation sigmoid(W2 relu(W1 z)): "
+                     "{problem}").format(n=n, c=c, problem=problem)
+        params = {_parameter(k): p for k, p in mod.named_parameters() if k.startswith("fc.")}
         zr = z_ref.clone().requires_grad_(True)
         sr = ref.fc(zr)
         ref_params = dict(ref.named_parameters())
-        inputs = {"the squeezed input z": z, **params}
+        inputs = {_("the squeezed input z"): z, **params}
         g = random_tensor((n, c), case.seed + 9)
         names = ["z"] + [k for k, _ in mod.named_parameters() if k.startswith("fc.")]
         ref_grads = torch.autograd.grad(sr, [zr] + [ref_params[k] for k in names[1:]], g)
-        return _grad_problem(s, inputs, g, dict(zip(inputs, ref_grads)), "the excitation self.fc")
+        return _grad_problem(s, inputs, g, dict(zip(inputs, ref_grads)),
+                             N_("the excitation self.fc"))
 
     # se_scale: self.fc returns the reference's weights (a leaf), the output must be x * s
     with torch.no_grad():
@@ -679,24 +737,29 @@ def _se_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -> str |
         version = x._version
         how, out = _forward(mod, x, [(fc, "post", give)])
         if how == "raised":
-            return f"forward on input {shape} float64 raised {out}"
+            return _("forward on input {shape} float64 raised {error}").format(shape=shape,
+                                                                               error=out)
         if not seen.get("called"):
             return not_called
         if not with_grad and (x._version != version or not torch.equal(x, x0)):
-            changed = "" if torch.equal(x, x0) else f"; largest change {float((x - x0).abs().max()):.3g}"
-            return (f"on input {shape} float64, forward modified its input in place{changed}; "
-                    f"return a new tensor (x * s[:, :, None, None], not x.mul_(...) or x *= ...)")
+            changed = "" if torch.equal(x, x0) else _("; largest change {change:.3g}").format(
+                change=float((x - x0).abs().max()))
+            return _("on input {shape} float64, forward modified its input in place{changed}; "
+                     "return a new tensor (x * s[:, :, None, None], not x.mul_(...) or x *= "
+                     "...)").format(shape=shape, changed=changed)
         expected = x0 * s_ref[:, :, None, None]
         problem = tensor_mismatch(out, expected, **FLOAT64_TOL)
         if problem is not None:
-            return (f"on input {shape} float64, with self.fc returning weights s ({n}, {c}), the "
-                    f"output is not x * s[:, :, None, None] (channel c of image n times s[n, c], "
-                    f"over all of H and W): {problem}")
+            return _("on input {shape} float64, with self.fc returning weights s ({n}, {c}), "
+                     "the output is not x * s[:, :, None, None] (channel c of image n times s[n, "
+                     "c], over all of H and W): {problem}").format(shape=shape, n=n, c=c,
+                                                                   problem=problem)
         if with_grad:
             g = random_tensor(shape, case.seed + 10)
-            return _grad_problem(out, {"the input": x, "the weights s": seen["s"]}, g,
-                                 {"the input": g * s_ref[:, :, None, None],
-                                  "the weights s": (g * x0).sum(dim=(2, 3))}, "the scaling")
+            weights = N_("the weights s")
+            return _grad_problem(out, {INPUT: x, weights: seen["s"]}, g,
+                                 {INPUT: g * s_ref[:, :, None, None],
+                                  weights: (g * x0).sum(dim=(2, 3))}, N_("the scaling"))
     return None
 
 
@@ -705,21 +768,23 @@ def _depthwise_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -
     k = case.kwargs.get("kernel_size", 3)
     p = case.kwargs.get("padding", 1)
     name = "depthwise" if part == "depthwise_conv" else "pointwise"
-    conv, problem = _submodule(mod, name, "an nn.Conv2d")
+    conv, problem = _submodule(mod, name, N_("an nn.Conv2d"))
     if problem is not None:
         return problem
     if part == "depthwise_conv":
         problem = _conv_structure(conv, "depthwise", {
-            "in_channels": nin, "out_channels": nin, "groups": nin}, "a depthwise convolution has "
-            f"one kernel per channel: in = out = groups = nin = {nin}")
+            "in_channels": nin, "out_channels": nin, "groups": nin},
+            _("a depthwise convolution has one kernel per channel: in = out = groups = nin = "
+              "{nin}").format(nin=nin))
         problem = problem or _conv_structure(conv, "depthwise", {
             "kernel_size": (k, k), "padding": (p, p), "stride": (1, 1), "dilation": (1, 1),
-            "bias": True}, f"kernel_size={k}, padding={p}, with a bias")
+            "bias": True}, _("kernel_size={k}, padding={p}, with a bias").format(k=k, p=p))
     else:
         problem = _conv_structure(conv, "pointwise", {
             "in_channels": nin, "out_channels": nout, "groups": 1, "kernel_size": (1, 1),
             "padding": (0, 0), "stride": (1, 1), "dilation": (1, 1), "bias": True},
-            f"a pointwise convolution is 1x1, nin = {nin} -> nout = {nout}, with a bias")
+            _("a pointwise convolution is 1x1, nin = {nin} -> nout = {nout}, with a "
+              "bias").format(nin=nin, nout=nout))
     if problem is not None:
         return problem
     problem = _load_part(mod, exp, name + ".")
@@ -730,7 +795,7 @@ def _depthwise_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -
     x0 = exp.x
     shape = tuple(x0.shape)
     seen = {}
-    not_called = f"forward returned without calling self.{name}"
+    not_called = _("forward returned without calling self.{name}").format(name=name)
     with torch.no_grad():
         d_ref = ref.depthwise(x0.clone())
     if part == "depthwise_conv":
@@ -741,20 +806,21 @@ def _depthwise_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -
         version = x._version
         how, out = _forward(mod, x, [(conv, "post", grab)])
         if how == "raised":
-            return f"forward on input {shape} float64 raised {out}"
+            return _("forward on input {shape} float64 raised {error}").format(shape=shape,
+                                                                               error=out)
         if "d" not in seen:
             return not_called
         if x._version != version or not torch.equal(x, x0):
-            return (f"on input {shape} float64, forward modified its input in place; leave it "
-                    f"as it is")
-        d, problem = _tensor_from(seen["d"], "the output of self.depthwise")
+            return _("on input {shape} float64, forward modified its input in place; leave it as "
+                     "it is").format(shape=shape)
+        d, problem = _tensor_from(seen["d"], N_("the output of self.depthwise"))
         if problem is not None:
             return problem
         problem = tensor_mismatch(d, d_ref, **FLOAT64_TOL)
         if problem is not None:
-            return (f"on input {shape} float64, with the reference's weights, the output of "
-                    f"self.depthwise is not each channel of x convolved with its own kernel: "
-                    f"{problem}")
+            return _("on input {shape} float64, with the reference's weights, the output of "
+                     "self.depthwise is not each channel of x convolved with its own kernel: "
+                     "{problem}").format(shape=shape, problem=problem)
         seen.clear()
         x = x0.clone().requires_grad_(True)
         how, out = _forward(mod, x.clone(), [(conv, "post", grab)])
@@ -762,11 +828,11 @@ def _depthwise_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -
         xr = x0.clone().requires_grad_(True)
         ref_params = dict(ref.depthwise.named_parameters())
         g = random_tensor(tuple(d_ref.shape), case.seed + 11)
-        inputs = {"the input": x, **{f"parameter 'depthwise.{k}'": v
-                                     for k, v in conv.named_parameters()}}
+        inputs = {INPUT: x, **{_parameter(f"depthwise.{k}"): v
+                               for k, v in conv.named_parameters()}}
         ref_grads = torch.autograd.grad(ref.depthwise(xr), [xr] + [ref_params[k] for k, _ in
                                                                    conv.named_parameters()], g)
-        return _grad_problem(d, inputs, g, dict(zip(inputs, ref_grads)), "self.depthwise")
+        return _grad_problem(d, inputs, g, dict(zip(inputs, ref_grads)), N_("self.depthwise"))
 
     # pointwise: self.depthwise returns the reference's output (a leaf); the block's output
     # must be self.pointwise applied to it
@@ -779,29 +845,31 @@ def _depthwise_part(part: str, mod: nn.Module, case: ArchCase, exp: _Expected) -
     seen["d"] = d_ref.clone().requires_grad_(True)
     x = x0.clone()
     version = x._version
-    depthwise, problem = _submodule(mod, "depthwise", "an nn.Conv2d")
+    depthwise, problem = _submodule(mod, "depthwise", N_("an nn.Conv2d"))
     if problem is not None:
         return problem
     how, out = _forward(mod, x, [(depthwise, "post", give)])
     if how == "raised":
-        return f"forward on input {shape} float64 raised {out}"
+        return _("forward on input {shape} float64 raised {error}").format(shape=shape, error=out)
     if not seen.get("called"):
-        return "forward returned without calling self.depthwise"
+        return _("forward returned without calling self.{name}").format(name="depthwise")
     if x._version != version or not torch.equal(x, x0):
-        return f"on input {shape} float64, forward modified its input in place; leave it as it is"
+        return _("on input {shape} float64, forward modified its input in place; leave it as "
+                 "it is").format(shape=shape)
     problem = tensor_mismatch(out, expected, **FLOAT64_TOL)
     if problem is not None:
-        return (f"on input {shape} float64, with the reference's weights and self.depthwise "
-                f"returning the reference's depthwise output {tuple(d_ref.shape)}, the output "
-                f"is not self.pointwise of it: {problem}")
+        return _("on input {shape} float64, with the reference's weights and self.depthwise "
+                 "returning the reference's depthwise output {depthwise_shape}, the output is "
+                 "not self.pointwise of it: {problem}").format(
+            shape=shape, depthwise_shape=tuple(d_ref.shape), problem=problem)
     dr = d_ref.clone().requires_grad_(True)
     ref_params = dict(ref.pointwise.named_parameters())
     g = random_tensor(tuple(expected.shape), case.seed + 12)
-    inputs = {"the depthwise output": seen["d"], **{f"parameter 'pointwise.{k}'": v
-                                                  for k, v in conv.named_parameters()}}
+    inputs = {_("the depthwise output"): seen["d"], **{_parameter(f"pointwise.{k}"): v
+                                                     for k, v in conv.named_parameters()}}
     ref_grads = torch.autograd.grad(ref.pointwise(dr), [dr] + [ref_params[k] for k, _ in
                                                                conv.named_parameters()], g)
-    return _grad_problem(out, inputs, g, dict(zip(inputs, ref_grads)), "self.pointwise")
+    return _grad_problem(out, inputs, g, dict(zip(inputs, ref_grads)), N_("self.pointwise"))
 
 
 def _run_part(part: str, obj, obj_name: str, case: ArchCase, exp: _Expected,
@@ -818,7 +886,8 @@ def _run_part(part: str, obj, obj_name: str, case: ArchCase, exp: _Expected,
         except ForbiddenCall as exc:
             problem = str(exc)
         if problem is not None:
-            problem = f"{LABELS[part]}: {call} {problem}"
+            problem = _("{label}: {call} {problem}").format(label=_(LABELS[part]), call=call,
+                                                            problem=problem)
     return problem
 
 
@@ -832,27 +901,29 @@ def _backward_problem(mod: nn.Module, case: ArchCase, exp: _Expected) -> str | N
     try:
         grads = _backward(mod, exp.x.clone().requires_grad_(True), names, case.seed + 7)
     except ForbiddenCall as exc:
-        return f"backward: {exc}"
+        return _("backward: {error}").format(error=exc)
     except Exception as exc:  # noqa: BLE001
-        return (f"training mode, forward and backward with an input that requires grad raised "
-                f"{type(exc).__name__}: {_first_line(exc)}")
+        return _("training mode, forward and backward with an input that requires grad raised "
+                 "{type}: {message}").format(type=type(exc).__name__, message=_first_line(exc))
     def what(name):
-        return "the input" if name == "input" else f"parameter '{name}'"
+        return _(INPUT) if name == "input" else _parameter(name)
 
     for name, expected in exp.grads.items():  # first what gets no gradient at all
         got = grads[name]
         if got is None and expected is not None:
-            return (f"training mode, backward: no gradient reaches {what(name)} (computed under "
-                    f"torch.no_grad(), detached, or not used?); the reference's has norm "
-                    f"{float(expected.norm()):.6g}")
+            return _("training mode, backward: no gradient reaches {name} (computed under "
+                     "torch.no_grad(), detached, or not used?); the reference's has norm "
+                     "{norm:.6g}").format(name=what(name), norm=float(expected.norm()))
         if got is not None and expected is None:
-            return f"training mode, backward: {what(name)} gets a gradient, the reference's gets none"
+            return _("training mode, backward: {name} gets a gradient, the reference's gets "
+                     "none").format(name=what(name))
     for name, expected in exp.grads.items():
         got = grads[name]
         if got is not None:
             problem = tensor_mismatch(got, expected, **FLOAT64_TOL)
             if problem is not None:
-                return f"training mode, backward, gradient of {what(name)}: {problem}"
+                return _("training mode, backward, gradient of {name}: {problem}").format(
+                    name=what(name), problem=problem)
     return None
 
 
@@ -865,7 +936,7 @@ def check_architecture(obj, part: str, family: str = "visible", seed: int = 0) -
     """Grade the student's module class (or ``make_vgg_layers``) for one part."""
     cases = architecture_cases(part, family, seed)
     obj_name = getattr(obj, "__name__", part)
-    what = f"{obj_name} ({LABELS.get(part, part.replace('_', ' '))})"
+    what = f"{obj_name} ({_(LABELS.get(part) or PART_LABELS[part])})"
     failures = []
     with quiet(), one_thread():
         backward_left = [0 if part in BLOCK_PARTS else BACKWARD_CASES]
@@ -885,14 +956,10 @@ def check_architecture(obj, part: str, family: str = "visible", seed: int = 0) -
                 else:
                     problem = _run_case(obj, obj_name, case, exp, ref_classes)
                 if problem is not None:
-                    failures.append(f"case '{case.name}': {problem}")
-    if failures:
-        shown = "\n".join(failures[:3])
-        more = len(failures) - 3
-        raise CheckFailure(f"{what}: {len(failures)} of {len(cases)} {family} cases failed.\n{shown}"
-                           + (f"\n({more} more failing cases not shown)" if more > 0 else "")
-                           + f"\nhint: {HINTS[part]}")
-    return CheckReport(what, family, len(cases))
+                    failures.append((_("case '{name}': {call}").format(name=_(case.name),
+                                                                        call=problem),
+                                     HINTS[part]))
+    return report_failures(what, family, len(cases), failures)
 
 
 __all__ = ["PARTS", "BLOCK_PARTS", "check_architecture", "architecture_cases", "CheckFailure",
