@@ -12,6 +12,12 @@
   its Russian terms (compared word by word after Snowball stemming, so "свёртки" and
   "свёрткой" count as "свёртка").
 
+The assignments' catalogs (locale/ru/LC_MESSAGES/solutions/<a>.po, issue #17: the Russian
+release exercises/ru/) are held to the same rules: each holds exactly the messages of its
+assignment's source notebook (cnncourse.notebook_translation extracts them, no build
+needed), every one translated and none fuzzy, and a translation keeps its message's inline
+math, inline code and {fields} (the printed words' format fields) exactly.
+
 Each test lists what is missing per catalog or page.
 """
 
@@ -28,6 +34,7 @@ import snowballstemmer
 from babel.messages import pofile
 
 from book_browser import book_html
+from cnncourse import notebook_translation
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "locale" / "ru" / "LC_MESSAGES"
@@ -57,6 +64,14 @@ def catalogs() -> dict[str, list]:
     return result
 
 
+ASSIGNMENT_CATALOGS = "solutions/"  # the assignments' catalogs (not the book's)
+
+
+def book_catalogs() -> dict[str, list]:
+    return {name: messages for name, messages in catalogs().items()
+            if not name.startswith(ASSIGNMENT_CATALOGS)}
+
+
 def _report(problems: dict[str, list[str]], what: str, shown: int = 3) -> str:
     lines = [f"{sum(map(len, problems.values()))} {what} in {len(problems)} catalogs:"]
     for name, items in sorted(problems.items()):
@@ -66,7 +81,7 @@ def _report(problems: dict[str, list[str]], what: str, shown: int = 3) -> str:
 
 
 def test_every_document_has_a_catalog_and_every_catalog_a_document():
-    book, cats = set(book_messages()), set(catalogs())
+    book, cats = set(book_messages()), set(book_catalogs())
     assert not book - cats, f"documents without a catalog (make translations): {sorted(book - cats)}"
     assert not cats - book, f"catalogs of documents the book no longer has: {sorted(cats - book)}"
 
@@ -76,7 +91,7 @@ def test_catalogs_hold_exactly_the_books_messages():
     longer has: the catalogs are stale; `make translations` updates them."""
     missing, stale = {}, {}
     for name, messages in book_messages().items():
-        ids = {m.id for m in catalogs().get(name, [])}
+        ids = {m.id for m in book_catalogs().get(name, [])}
         if gone := [m for m in messages if m not in ids]:
             missing[name] = gone
         if extra := sorted(ids - set(messages)):
@@ -282,3 +297,137 @@ def test_the_terminology_check_reads_prose_and_word_forms():
     terms = dict((tuple(en), ru) for en, ru in glossary())
     assert terms[("running mean",)] == ["скользящее среднее"]
     assert terms[("kernel",)] == ["ядро"] and terms[("stride",)] == ["шаг"]
+
+
+# --- the assignments' catalogs (the Russian release, exercises/ru/) ------------------------
+
+def assignment_catalog(name: str):
+    with notebook_translation.catalog_path(name, "ru").open("rb") as f:
+        return pofile.read_po(f)
+
+
+def test_every_assignment_has_a_catalog_with_exactly_its_messages():
+    """A message of a source notebook missing from its catalog, a catalog message the
+    notebook no longer has, or an obsolete (#~) entry: `make translations` updates them."""
+    names = notebook_translation.assignments()
+    assert len(names) == 6
+    cats = {n[len(ASSIGNMENT_CATALOGS):] for n in catalogs() if n.startswith(ASSIGNMENT_CATALOGS)}
+    assert cats == set(names), "one catalog per assignment (make translations)"
+    missing, stale = {}, {}
+    for name in names:
+        messages = notebook_translation.assignment_messages(name)
+        catalog = assignment_catalog(name)
+        ids = {m.id for m in catalog if m.id}
+        if gone := [m for m in messages if m not in ids]:
+            missing[name] = gone
+        if extra := sorted(ids - set(messages)) + [m.id for m in catalog.obsolete.values()]:
+            stale[name] = extra
+        assert len(messages) > 20, f"{name}: the messages could not be read"
+    assert not missing and not stale, "\n".join(
+        filter(None, [missing and _report(missing, "messages of the notebooks not in the catalogs"),
+                      stale and _report(stale, "catalog messages the notebooks no longer have")])
+    ) + "\n(run `make translations`)"
+
+
+INLINE_CODE = notebook_translation.CODE_SPAN
+FIELD = notebook_translation.FIELD
+
+
+def assignment_kept(text: str) -> Counter:
+    """What a translation of an assignment message keeps exactly: its inline math, inline
+    code and {fields}."""
+    items = Counter(("math", m.strip()) for m in MATH.findall(text))
+    without_code = INLINE_CODE.sub(" ", text)
+    items.update(("code", m.group(0)) for m in INLINE_CODE.finditer(text))
+    items.update(("field", f) for f in FIELD.findall(MATH.sub(" ", without_code)))
+    return items
+
+
+def test_assignment_translations_keep_math_code_and_fields():
+    """A translation has its message's math, code and fields, and no math or fields of its
+    own (code it may add: **размер** (`size`))."""
+    broken = {}
+    for name, messages in catalogs().items():
+        if not name.startswith(ASSIGNMENT_CATALOGS):
+            continue
+        for m in messages:
+            if not m.string:
+                continue
+            lost = assignment_kept(m.id) - assignment_kept(m.string)
+            added = [k for k in assignment_kept(m.string) - assignment_kept(m.id) if k[0] != "code"]
+            if lost or added:
+                broken.setdefault(name, []).append(
+                    f"{m.id[:60]!r}: lost {sorted(lost)[:3]}, added {sorted(added)[:3]}")
+    assert not broken, _report(broken, "translations that change inline math, code or fields")
+
+
+def test_the_assignment_check_finds_lost_math_code_and_fields():
+    assert assignment_kept("a `x` and $y$ with {n:,}") == Counter(
+        {("code", "`x`"): 1, ("math", "y"): 1, ("field", "{n:,}"): 1})
+    assert assignment_kept("a `x` and $y$") - assignment_kept("a `х` and $y$")  # Cyrillic х
+    assert assignment_kept("{n:,} parameters") - assignment_kept("{n} параметров")
+
+
+def test_make_translations_merges_the_assignments(tmp_path):
+    """`tools/translations.py update`'s merge of the assignments' catalogs, on a copy of a1
+    whose text changed: kept translations stay, a changed message becomes fuzzy (with the old
+    translation to review), a new one is untranslated, a gone one is dropped."""
+    import shutil
+    import sys
+
+    import nbformat
+
+    root = Path(__file__).resolve().parent.parent
+    name = "a1_conv_forward"
+    source = tmp_path / "solutions"
+    (source / name).mkdir(parents=True)
+    nb = nbformat.read(root / "solutions" / name / f"{name}.ipynb", as_version=4)
+    intro = nb.cells[0]
+    old_heading = intro.source.split("\n")[0][2:]
+    gone = "Try your function on the lecture's second worked example before you run the tests:"
+    for cell in nb.cells:
+        if cell.source == gone:
+            cell.source = "A brand new sentence to translate."
+    intro.source = intro.source.replace(old_heading, old_heading + " in loops")
+    nbformat.write(nb, source / name / f"{name}.ipynb")
+    locale = tmp_path / "locale"
+    target = notebook_translation.catalog_path(name, "ru", locale)
+    target.parent.mkdir(parents=True)
+    shutil.copy(notebook_translation.catalog_path(name, "ru"), target)
+
+    pots = notebook_translation.write_templates(tmp_path / "pot", source)
+    assert [p.relative_to(tmp_path) for p in pots] == [Path(f"pot/solutions/{name}.pot")]
+    sys.path.insert(0, str(root / "tools"))
+    import translations
+    assert translations.update_catalogs(tmp_path / "pot", locale) == 0
+    with target.open("rb") as f:
+        merged = {m.id: m for m in pofile.read_po(f) if m.id}
+    before = {m.id: m for m in assignment_catalog(name) if m.id}
+    changed = merged[old_heading + " in loops"]
+    assert changed.fuzzy and changed.string == before[old_heading].string
+    assert merged["A brand new sentence to translate."].string == ""
+    assert gone not in merged and old_heading not in merged
+    kept = [m for m in before if m in merged]
+    assert len(kept) == len(before) - 2
+    assert all(merged[m].string == before[m].string and not merged[m].fuzzy for m in kept)
+
+
+def test_russian_assignments_use_the_glossarys_terms_where_english_ones_use_them():
+    """As for the book's pages: a glossary term in an assignment's English text (its
+    messages, without code, math or quoted titles) -> one of its Russian terms in the
+    Russian text."""
+    entries = [([english_term(t) for t in en], [russian_term(t) for t in ru], en, ru)
+               for en, ru in glossary()]
+    ru_only = frozenset(w[:3] for _, ru in glossary() for t in ru for w in stems(t, RU_STEM).split())
+    missing: dict[str, list[str]] = {}
+    for name in notebook_translation.assignments():
+        messages = [m for m in assignment_catalog(name) if m.id]
+        en_text = " ".join(" ".join(QUOTED.sub(" ", notebook_translation.prose(m.id)).lower().split())
+                           for m in messages)
+        ru_text = stems(" ".join(notebook_translation.prose(m.string) for m in messages),
+                        RU_STEM, ru_only)
+        for en_terms, ru_terms, en, ru in entries:
+            if any(t.search(en_text) for t in en_terms) and not any(t.search(ru_text) for t in ru_terms):
+                missing.setdefault(name, []).append(f"{' / '.join(en)} -> {' / '.join(ru)}")
+    assert not missing, _report(missing, "glossary terms of the English assignments missing "
+                                "from the Russian ones (English term -> Russian terms)", shown=40)
