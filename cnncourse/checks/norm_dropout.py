@@ -49,8 +49,9 @@ from cnncourse.checks.core import (
     ATEN_DROPOUT, ATEN_NORMALISATION, FLOAT64_TOL, CheckFailure, CheckReport, ForbiddenCall,
     forbid_calls, grader_module, quiet,
     random_tensor,
-    tensor_mismatch, one_thread,
+    report_failures, tensor_mismatch, one_thread,
 )
+from cnncourse.i18n import N_, _, ngettext
 
 BN_PARTS = ("train", "running_stats", "eval", "gradients")
 DROPOUT_PARTS = ("masks", "statistics")
@@ -77,22 +78,26 @@ FORBIDDEN_DROPOUT = (
     "torch.nn.Dropout",
     ATEN_DROPOUT,
 )
-REASON_BN = "compute the batch statistics and the normalisation yourself."
-REASON_DROPOUT = "draw the channel masks yourself (torch.rand or torch.bernoulli)."
+REASON_BN = N_("compute the batch statistics and the normalisation yourself.")
+REASON_DROPOUT = N_("draw the channel masks yourself (torch.rand or torch.bernoulli).")
+#: The parts as a passing or failing line names them.
+PART_LABELS = {"train": N_("train"), "running_stats": N_("running stats"), "eval": N_("eval"),
+               "gradients": N_("gradients"), "masks": N_("masks"),
+               "statistics": N_("statistics")}
 
 BN_HINTS = {
-    "train": "in training mode use the batch's mean and *biased* variance over (N, H, W) of "
+    "train": N_("in training mode use the batch's mean and *biased* variance over (N, H, W) of "
              "each channel: y = (x - mean) / sqrt(var + eps) * weight + bias; raise ValueError "
              "when a channel has a single value or the input is not 4-D, RuntimeError when "
-             "the number of channels is not num_features.",
-    "running_stats": "after each training step: running = (1 - momentum) * running + "
+             "the number of channels is not num_features."),
+    "running_stats": N_("after each training step: running = (1 - momentum) * running + "
                      "momentum * batch_statistic, and running_var uses the *unbiased* "
                      "variance (divide by n - 1, n = N*H*W); start from mean 0 and variance 1; "
-                     "update the buffers without tracking gradients.",
-    "eval": "in eval mode (self.training is False) normalise with running_mean and "
-            "running_var and leave them unchanged.",
-    "gradients": "let autograd differentiate through the batch mean and variance: do not "
-                 "detach them or compute them from .data / .item().",
+                     "update the buffers without tracking gradients."),
+    "eval": N_("in eval mode (self.training is False) normalise with running_mean and "
+            "running_var and leave them unchanged."),
+    "gradients": N_("let autograd differentiate through the batch mean and variance: do not "
+                 "detach them or compute them from .data / .item()."),
 }
 
 
@@ -116,9 +121,14 @@ class BNCase:
 
     def describe(self) -> str:
         dt = str(self.dtype).replace("torch.", "")
-        return (f"case '{self.name}': BatchNorm2d({self.num_features}, eps={self.eps:g}, "
-                f"momentum={self.momentum:g}, affine={self.affine}) on input {self.shape} {dt}"
-                + (f", {self.steps} inputs in turn" if self.steps > 1 else ""))
+        call = (f"BatchNorm2d({self.num_features}, eps={self.eps:g}, momentum={self.momentum:g}, "
+                f"affine={self.affine})")
+        text = _("case '{name}': {call} on input {shape} {dtype}").format(
+            name=_(self.name), call=call, shape=self.shape, dtype=dt)
+        if self.steps > 1:
+            text += ngettext(", {steps} inputs in turn", ", {steps} inputs in turn",
+                             self.steps).format(steps=self.steps)
+        return text
 
     def make_inputs(self) -> list[torch.Tensor]:
         if self.inputs:
@@ -149,43 +159,43 @@ def golden_batchnorm():
 
 def _bn_visible(part: str, seed: int) -> list[BNCase]:
     s = seed * 1000
-    golden = BNCase("golden: one channel with values 1, 2, 3, 4 (by hand)", (2, 1, 1, 2), 1, 0,
+    golden = BNCase(N_("golden: one channel with values 1, 2, 3, 4 (by hand)"), (2, 1, 1, 2), 1, 0,
                     random_affine=False, inputs=[GOLDEN_X])
     if part == "train":
         return [
             golden,
-            BNCase("3 channels, non-square, random affine", (4, 3, 5, 6), 3, s + 10),
-            BNCase("affine=False, eps=1e-3", (2, 5, 3, 4), 5, s + 20, eps=1e-3, affine=False),
-            BNCase("batch 1", (1, 4, 3, 3), 4, s + 30),
-            BNCase("odd sizes, default weight and bias", (3, 2, 1, 5), 2, s + 40, random_affine=False),
-            BNCase("float32", (2, 3, 4, 2), 3, s + 50, dtype=torch.float32),
-            BNCase("error: one value per channel", (1, 3, 1, 1), 3, s + 60),
-            BNCase("error: 3-D input", (3, 4, 4), 3, s + 70),
-            BNCase("error: 4 channels, num_features=3", (2, 4, 3, 3), 3, s + 80),
+            BNCase(N_("3 channels, non-square, random affine"), (4, 3, 5, 6), 3, s + 10),
+            BNCase(N_("affine=False, eps=1e-3"), (2, 5, 3, 4), 5, s + 20, eps=1e-3, affine=False),
+            BNCase(N_("batch 1"), (1, 4, 3, 3), 4, s + 30),
+            BNCase(N_("odd sizes, default weight and bias"), (3, 2, 1, 5), 2, s + 40, random_affine=False),
+            BNCase(N_("float32"), (2, 3, 4, 2), 3, s + 50, dtype=torch.float32),
+            BNCase(N_("error: one value per channel"), (1, 3, 1, 1), 3, s + 60),
+            BNCase(N_("error: 3-D input"), (3, 4, 4), 3, s + 70),
+            BNCase(N_("error: 4 channels, num_features=3"), (2, 4, 3, 3), 3, s + 80),
         ]
     if part == "running_stats":
         return [
             golden,
-            BNCase("momentum 0.1, 4 steps", (4, 3, 5, 6), 3, s + 10, steps=4),
-            BNCase("momentum 0.5, batch 1, 3 steps", (1, 2, 3, 4), 2, s + 20, momentum=0.5, steps=3),
-            BNCase("momentum 1.0: the last batch's statistics", (2, 3, 2, 3), 3, s + 30, momentum=1.0,
+            BNCase(N_("momentum 0.1, 4 steps"), (4, 3, 5, 6), 3, s + 10, steps=4),
+            BNCase(N_("momentum 0.5, batch 1, 3 steps"), (1, 2, 3, 4), 2, s + 20, momentum=0.5, steps=3),
+            BNCase(N_("momentum 1.0: the last batch's statistics"), (2, 3, 2, 3), 3, s + 30, momentum=1.0,
                    steps=2),
-            BNCase("two values per channel (unbiased factor 2)", (2, 4, 1, 1), 4, s + 40, steps=3,
+            BNCase(N_("two values per channel (unbiased factor 2)"), (2, 4, 1, 1), 4, s + 40, steps=3,
                    affine=False),
         ]
     if part == "eval":
         return [
-            BNCase("eval, 3 channels", (2, 3, 4, 5), 3, s + 10),
-            BNCase("eval, one value per channel is fine", (1, 3, 1, 1), 3, s + 20),
-            BNCase("eval, affine=False, eps=0.1", (3, 2, 2, 3), 2, s + 30, eps=0.1, affine=False),
-            BNCase("eval, float32", (2, 4, 3, 3), 4, s + 40, dtype=torch.float32),
-            BNCase("3 training steps, then eval", (2, 3, 3, 4), 3, s + 50, momentum=0.3, steps=4),
+            BNCase(N_("eval, 3 channels"), (2, 3, 4, 5), 3, s + 10),
+            BNCase(N_("eval, one value per channel is fine"), (1, 3, 1, 1), 3, s + 20),
+            BNCase(N_("eval, affine=False, eps=0.1"), (3, 2, 2, 3), 2, s + 30, eps=0.1, affine=False),
+            BNCase(N_("eval, float32"), (2, 4, 3, 3), 4, s + 40, dtype=torch.float32),
+            BNCase(N_("3 training steps, then eval"), (2, 3, 3, 4), 3, s + 50, momentum=0.3, steps=4),
         ]
     if part == "gradients":
         return [
-            BNCase("gradients, 3 channels", (2, 3, 2, 3), 3, s + 10),
-            BNCase("gradients, batch 1, affine=False", (1, 2, 3, 2), 2, s + 20, affine=False),
-            BNCase("gradients, two values per channel", (2, 2, 1, 1), 2, s + 30, eps=1e-3),
+            BNCase(N_("gradients, 3 channels"), (2, 3, 2, 3), 3, s + 10),
+            BNCase(N_("gradients, batch 1, affine=False"), (1, 2, 3, 2), 2, s + 20, affine=False),
+            BNCase(N_("gradients, two values per channel"), (2, 2, 1, 1), 2, s + 30, eps=1e-3),
         ]
     raise ValueError(f"unknown part {part!r}; choose one of {BN_PARTS}")
 
@@ -219,25 +229,29 @@ def _student_module(cls, case: BNCase, ref: nn.BatchNorm2d) -> nn.Module:
     except ForbiddenCall:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise CheckFailure(f"BatchNorm2d({case.num_features}, eps={case.eps:g}, momentum="
-                           f"{case.momentum:g}, affine={case.affine}) raised "
-                           f"{type(exc).__name__}: {exc}") from None
+        call = (f"BatchNorm2d({case.num_features}, eps={case.eps:g}, momentum="
+                f"{case.momentum:g}, affine={case.affine})")
+        raise CheckFailure(_("{call} raised {type}: {message}").format(
+            call=call, type=type(exc).__name__, message=exc)) from None
     if not isinstance(mod, nn.Module):
-        raise CheckFailure("BatchNorm2d must be an nn.Module subclass")
+        raise CheckFailure(_("BatchNorm2d must be an nn.Module subclass"))
     params = dict(mod.named_parameters())
     buffers = dict(mod.named_buffers())
     for name in ("running_mean", "running_var"):
         if name not in buffers:
-            raise CheckFailure(f"{case.describe()}\n    the module has no buffer '{name}': create "
-                               f"it with self.register_buffer('{name}', ...)")
+            raise CheckFailure(f"{case.describe()}\n    " + _(
+                "the module has no buffer '{name}': create it with self.register_buffer('{name}', "
+                "...)").format(name=name))
     if case.affine:
         for name in ("weight", "bias"):
             if name not in params:
-                raise CheckFailure(f"{case.describe()}\n    affine=True but the module has no "
-                                   f"parameter '{name}' (an nn.Parameter of shape (num_features,))")
+                raise CheckFailure(f"{case.describe()}\n    " + _(
+                    "affine=True but the module has no parameter '{name}' (an nn.Parameter of "
+                    "shape (num_features,))").format(name=name))
     elif params:
-        raise CheckFailure(f"{case.describe()}\n    affine=False but the module has parameters "
-                           f"{sorted(params)}; set weight and bias to None")
+        raise CheckFailure(f"{case.describe()}\n    " + _(
+            "affine=False but the module has parameters {names}; set weight and bias to "
+            "None").format(names=sorted(params)))
     mod = mod.to(case.dtype)
     # the initial state of nn.BatchNorm2d
     init = {"running_mean": torch.zeros(case.num_features, dtype=case.dtype),
@@ -249,9 +263,11 @@ def _student_module(cls, case: BNCase, ref: nn.BatchNorm2d) -> nn.Module:
     for name, expected in init.items():
         problem = tensor_mismatch(state[name].detach(), expected, **_tol(case.dtype))
         if problem is not None:
-            raise CheckFailure(f"{case.describe()}\n    initial {name}: {problem}\n"
-                               f"hint: nn.BatchNorm2d starts with weight 1, bias 0, running_mean 0 "
-                               f"and running_var 1.")
+            raise CheckFailure(f"{case.describe()}\n    "
+                               + _("initial {name}: {problem}").format(name=name, problem=problem)
+                               + "\n" + _("hint: {hint}").format(hint=_(
+                                   "nn.BatchNorm2d starts with weight 1, bias 0, running_mean 0 "
+                                   "and running_var 1.")))
     if case.affine:
         with torch.no_grad():
             mod.weight.copy_(ref.weight)
@@ -260,24 +276,25 @@ def _student_module(cls, case: BNCase, ref: nn.BatchNorm2d) -> nn.Module:
 
 
 def _fail(what, family, failures, total, max_reported=3):
-    shown = "\n".join(text for text, _ in failures[:max_reported])
-    more = len(failures) - max_reported
-    hints = list(dict.fromkeys(h for _, h in failures[:max_reported] if h))
-    raise CheckFailure(f"{what}: {len(failures)} of {total} {family} cases failed.\n{shown}"
-                       + (f"\n({more} more failing cases not shown)" if more > 0 else "")
-                       + "".join(f"\nhint: {h}" for h in hints))
+    report_failures(what, family, total, failures, max_reported)
+
+
+def _call_exc(fn, *args):
+    """Run the student's code; return (result, problem, the exception it raised or None)."""
+    try:
+        return fn(*args), None, None
+    except ForbiddenCall as exc:
+        return None, str(exc), exc
+    except CheckFailure as exc:
+        return None, str(exc), exc
+    except Exception as exc:  # noqa: BLE001 - any error of the student's is reported
+        return None, _("raised {type}: {message}").format(type=type(exc).__name__,
+                                                          message=_first_line(exc)), exc
 
 
 def _call(fn, *args):
     """Run the student's code; return (result, problem)."""
-    try:
-        return fn(*args), None
-    except ForbiddenCall as exc:
-        return None, str(exc)
-    except CheckFailure as exc:
-        return None, str(exc)
-    except Exception as exc:  # noqa: BLE001 - any error of the student's is reported
-        return None, f"raised {type(exc).__name__}: {_first_line(exc)}"
+    return _call_exc(fn, *args)[:2]
 
 
 
@@ -327,47 +344,55 @@ def _bn_one(cls, case: BNCase, part: str, ref, xs, expected) -> str | None:
     try:
         mod = _student_module(cls, case, ref)
     except CheckFailure as exc:
-        return str(exc) if str(exc).startswith("case") else f"{describe}\n    {exc}"
+        return str(exc) if str(exc).startswith(describe) else f"{describe}\n    {exc}"
     if part == "train":
         mod.train()
-        actual, problem = _call(mod, xs[0].clone())
+        actual, problem, raised = _call_exc(mod, xs[0].clone())
         if isinstance(expected, BaseException):
             if problem is None:
-                return (f"{describe}\n    returned {tuple(actual.shape) if isinstance(actual, torch.Tensor) else actual!r}"
-                        f" but nn.BatchNorm2d raises {type(expected).__name__}: "
-                        f"{_first_line(expected)}")
-            if problem.startswith(f"raised {type(expected).__name__}"):
+                got = tuple(actual.shape) if isinstance(actual, torch.Tensor) else repr(actual)
+                return f"{describe}\n    " + _(
+                    "returned {value} but nn.BatchNorm2d raises {type}: {message}").format(
+                    value=got, type=type(expected).__name__, message=_first_line(expected))
+            if not isinstance(raised, CheckFailure) and \
+                    type(raised).__name__ == type(expected).__name__:
                 return None
-            return (f"{describe}\n    {problem}; nn.BatchNorm2d raises "
-                    f"{type(expected).__name__}: {_first_line(expected)}")
+            return f"{describe}\n    " + _("{problem}; nn.BatchNorm2d raises {type}: "
+                                            "{message}").format(
+                problem=problem, type=type(expected).__name__, message=_first_line(expected))
         if problem is not None:
             return f"{describe}\n    {problem}"
         problem = tensor_mismatch(actual, expected[0], **tol)
-        return None if problem is None else f"{describe}\n    output: {problem}"
+        return None if problem is None else f"{describe}\n    " + _("output: {problem}").format(
+            problem=problem)
     if part == "running_stats":
         mod.train()
         for step, (x, (mean, var)) in enumerate(zip(xs, expected), 1):
             # an input that requires grad: the running statistics must not carry its history
             actual, problem = _call(mod, x.clone().requires_grad_(True))
             if problem is not None:
-                return f"{describe}\n    step {step}: {problem}"
+                return f"{describe}\n    " + _("step {step}: {problem}").format(step=step,
+                                                                                 problem=problem)
             buffers = dict(mod.named_buffers())
             for name, exp in (("running_mean", mean), ("running_var", var)):
                 problem = tensor_mismatch(buffers[name], exp, **tol)
                 if problem is not None:
-                    return f"{describe}\n    {name} after step {step}: {problem}"
+                    return f"{describe}\n    " + _("{name} after step {step}: {problem}").format(
+                        name=name, step=step, problem=problem)
                 if buffers[name].requires_grad or buffers[name].grad_fn is not None:
-                    return (f"{describe}\n    {name} after step {step} (on an input that requires "
-                            f"grad) carries autograd history (requires_grad=True, grad_fn="
-                            f"{type(buffers[name].grad_fn).__name__}); update it under "
-                            f"torch.no_grad() or from detached statistics")
+                    return f"{describe}\n    " + _(
+                        "{name} after step {step} (on an input that requires grad) carries "
+                        "autograd history (requires_grad=True, grad_fn={grad_fn}); update it "
+                        "under torch.no_grad() or from detached statistics").format(
+                        name=name, step=step, grad_fn=type(buffers[name].grad_fn).__name__)
         return None
     if part == "eval":
         mod.train()
         for step, x in enumerate(xs[:-1], 1):  # training steps first, where the case has them
             problem = _call(mod, x.clone())[1]
             if problem is not None:
-                return f"{describe}\n    training step {step}: {problem}"
+                return f"{describe}\n    " + _("training step {step}: {problem}").format(
+                    step=step, problem=problem)
         # the reference's running statistics (graded in their own part) replace the student's
         with torch.no_grad():
             buffers = dict(mod.named_buffers())
@@ -379,12 +404,13 @@ def _bn_one(cls, case: BNCase, part: str, ref, xs, expected) -> str | None:
             return f"{describe}\n    {problem}"
         problem = tensor_mismatch(actual, expected[0], **tol)
         if problem is not None:
-            return f"{describe}\n    eval output: {problem}"
+            return f"{describe}\n    " + _("eval output: {problem}").format(problem=problem)
         buffers = dict(mod.named_buffers())
         for name in ("running_mean", "running_var"):
             problem = tensor_mismatch(buffers[name].detach(), getattr(ref, name), **tol)
             if problem is not None:
-                return f"{describe}\n    {name} changed in eval mode: {problem}"
+                return f"{describe}\n    " + _("{name} changed in eval mode: {problem}").format(
+                    name=name, problem=problem)
         return None
     if part == "gradients":
         return _bn_gradcheck(mod, case, xs[0])
@@ -409,16 +435,20 @@ def _bn_gradcheck(mod, case: BNCase, x) -> str | None:
             overrides = {"weight": args[1], "bias": args[2]} if case.affine else {}
             return functional_call(mod, overrides, (args[0],))
 
-        names = "input, weight and bias" if case.affine else "input"
         try:
             ok = torch.autograd.gradcheck(f, tuple(inputs), raise_exception=True, **GRADCHECK_TOL)
         except ForbiddenCall as exc:
             return f"{case.describe()}\n    {exc}"
         except Exception as exc:  # noqa: BLE001 - GradcheckError, or the student's error
-            return (f"{case.describe()}\n    gradcheck in {mode} mode with respect to the {names} "
-                    f"failed: {type(exc).__name__}: {_gradcheck_summary(exc, f, inputs)}")
+            text = (_("gradcheck in {mode} mode with respect to the input, weight and bias "
+                      "failed: {type}: {summary}") if case.affine else
+                    _("gradcheck in {mode} mode with respect to the input failed: {type}: "
+                      "{summary}"))
+            return f"{case.describe()}\n    " + text.format(
+                mode=mode, type=type(exc).__name__, summary=_gradcheck_summary(exc, f, inputs))
         if not ok:
-            return f"{case.describe()}\n    gradcheck in {mode} mode failed"
+            return f"{case.describe()}\n    " + _("gradcheck in {mode} mode failed").format(
+                mode=mode)
     return None
 
 
@@ -442,8 +472,9 @@ def _gradcheck_summary(exc, f, inputs) -> str:
             plus = f(*[t + eps * d for t, d in zip(inputs, dirs)])
             minus = f(*[t - eps * d for t, d in zip(inputs, dirs)])
         numeric = float(((plus - minus) * proj).sum()) / (2 * eps)
-        return (f"{line}; along a random direction autograd gives {analytic:.6g}, finite "
-                f"differences {numeric:.6g}")
+        return _("{line}; along a random direction autograd gives {analytic:.6g}, finite "
+                 "differences {numeric:.6g}").format(line=line, analytic=analytic,
+                                                      numeric=numeric)
     except Exception:  # noqa: BLE001 - the summary is a courtesy
         return line
 
@@ -451,7 +482,7 @@ def _gradcheck_summary(exc, f, inputs) -> str:
 def check_batchnorm(cls, part: str = "train", family: str = "visible", seed: int = 0) -> CheckReport:
     """Grade one part of the student's ``BatchNorm2d`` class against ``nn.BatchNorm2d``."""
     cases = batchnorm_cases(part, family, seed)
-    what = f"BatchNorm2d, {part.replace('_', ' ')}"
+    what = f"BatchNorm2d, {_(PART_LABELS[part])}"
     failures = []
     with quiet(), one_thread():
         expectations = [_bn_expectations(case, part) for case in cases]
@@ -480,8 +511,10 @@ class DropCase:
 
     def describe(self) -> str:
         dt = str(self.dtype).replace("torch.", "")
-        return (f"case '{self.name}': Dropout2d(p={self.p:g}) in {self.mode} mode on input "
-                f"{self.shape} {dt}, torch.manual_seed({self.seed})")
+        return _("case '{name}': {call} in {mode} mode on input {shape} {dtype}, "
+                 "torch.manual_seed({seed})").format(name=_(self.name), call=f"Dropout2d(p={self.p:g})",
+                                                     mode=self.mode, shape=self.shape, dtype=dt,
+                                                     seed=self.seed)
 
     def make_input(self) -> torch.Tensor:
         if self.golden:  # the lecture's example: torch.arange(1, 17).reshape(1, 4, 2, 2)
@@ -492,12 +525,12 @@ class DropCase:
 
 
 DROP_HINTS = {
-    "masks": "draw one keep/drop decision per (sample, channel), a mask of shape (N, C, 1, 1), "
+    "masks": N_("draw one keep/drop decision per (sample, channel), a mask of shape (N, C, 1, 1), "
              "and multiply: each channel is kept whole or zeroed whole; return the input "
-             "unchanged in eval mode; raise ValueError for p outside [0, 1].",
-    "statistics": "drop a channel with probability p (keep it with probability 1 - p) and "
+             "unchanged in eval mode; raise ValueError for p outside [0, 1]."),
+    "statistics": N_("drop a channel with probability p (keep it with probability 1 - p) and "
                   "scale the kept ones by 1 / (1 - p), so that the expected output equals the "
-                  "input (inverted dropout); for p = 1 return zeros.",
+                  "input (inverted dropout); for p = 1 return zeros."),
 }
 
 
@@ -505,26 +538,26 @@ def _drop_visible(part: str, seed: int) -> list[DropCase]:
     s = seed * 1000
     if part == "masks":
         return [
-            DropCase("lecture example (golden): arange(1, 17) as 1x4x2x2", (1, 4, 2, 2), 0.5, s + 1,
+            DropCase(N_("lecture example (golden): arange(1, 17) as 1x4x2x2"), (1, 4, 2, 2), 0.5, s + 1,
                      golden=True),
-            DropCase("p=0.5, 16 samples x 16 channels", (16, 16, 3, 2), 0.5, s + 10),
-            DropCase("p=0.3, batch 1, odd sizes", (1, 7, 3, 5), 0.3, s + 20),
-            DropCase("p=0.5, float32", (4, 6, 2, 3), 0.5, s + 30, dtype=torch.float32),
-            DropCase("eval mode is the identity", (2, 3, 4, 4), 0.5, s + 40, mode="eval"),
-            DropCase("p=0 keeps everything", (3, 4, 2, 2), 0.0, s + 50),
-            DropCase("gradients: float64 gradcheck under a fixed seed", (2, 3, 2, 2), 0.5, s + 55,
+            DropCase(N_("p=0.5, 16 samples x 16 channels"), (16, 16, 3, 2), 0.5, s + 10),
+            DropCase(N_("p=0.3, batch 1, odd sizes"), (1, 7, 3, 5), 0.3, s + 20),
+            DropCase(N_("p=0.5, float32"), (4, 6, 2, 3), 0.5, s + 30, dtype=torch.float32),
+            DropCase(N_("eval mode is the identity"), (2, 3, 4, 4), 0.5, s + 40, mode="eval"),
+            DropCase(N_("p=0 keeps everything"), (3, 4, 2, 2), 0.0, s + 50),
+            DropCase(N_("gradients: float64 gradcheck under a fixed seed"), (2, 3, 2, 2), 0.5, s + 55,
                      mode="gradcheck"),
-            DropCase("p=1 drops everything", (3, 4, 2, 2), 1.0, s + 60),
-            DropCase("error: p=-0.1", (1, 1, 1, 1), -0.1, s + 70, mode="construct"),
-            DropCase("error: p=1.5", (1, 1, 1, 1), 1.5, s + 80, mode="construct"),
+            DropCase(N_("p=1 drops everything"), (3, 4, 2, 2), 1.0, s + 60),
+            DropCase(N_("error: p=-0.1"), (1, 1, 1, 1), -0.1, s + 70, mode="construct"),
+            DropCase(N_("error: p=1.5"), (1, 1, 1, 1), 1.5, s + 80, mode="construct"),
         ]
     if part == "statistics":
         return [
-            DropCase("lecture example (golden): kept channels doubled", (1, 4, 2, 2), 0.5, s + 1,
+            DropCase(N_("lecture example (golden): kept channels doubled"), (1, 4, 2, 2), 0.5, s + 1,
                      golden=True),
-            DropCase("p=0.5, 2048 channels", (32, 64, 2, 2), 0.5, s + 10),
-            DropCase("p=0.2, 2048 channels", (64, 32, 1, 3), 0.2, s + 20),
-            DropCase("p=0.8, 2048 channels, float32", (16, 128, 2, 1), 0.8, s + 30, dtype=torch.float32),
+            DropCase(N_("p=0.5, 2048 channels"), (32, 64, 2, 2), 0.5, s + 10),
+            DropCase(N_("p=0.2, 2048 channels"), (64, 32, 1, 3), 0.2, s + 20),
+            DropCase(N_("p=0.8, 2048 channels, float32"), (16, 128, 2, 1), 0.8, s + 30, dtype=torch.float32),
         ]
     raise ValueError(f"unknown part {part!r}; choose one of {DROPOUT_PARTS}")
 
@@ -550,13 +583,15 @@ def _run_dropout(cls, case: DropCase):
         if case.mode == "construct":
             if isinstance(exc, ValueError):
                 return x, None, None
-            return x, None, (f"Dropout2d(p={case.p:g}) raised {type(exc).__name__}; nn.Dropout2d "
-                             f"raises ValueError")
-        return x, None, f"Dropout2d(p={case.p:g}) raised {type(exc).__name__}: {_first_line(exc)}"
+            return x, None, _("{call} raised {type}; nn.Dropout2d raises ValueError").format(
+                call=f"Dropout2d(p={case.p:g})", type=type(exc).__name__)
+        return x, None, _("{call} raised {type}: {message}").format(
+            call=f"Dropout2d(p={case.p:g})", type=type(exc).__name__, message=_first_line(exc))
     if case.mode == "construct":
-        return x, None, f"Dropout2d(p={case.p:g}) was created, but nn.Dropout2d raises ValueError"
+        return x, None, _("{call} was created, but nn.Dropout2d raises ValueError").format(
+            call=f"Dropout2d(p={case.p:g})")
     if not isinstance(mod, nn.Module):
-        return x, None, "Dropout2d must be an nn.Module subclass"
+        return x, None, _("Dropout2d must be an nn.Module subclass")
     mod.train(case.mode == "train")
     x_in = x.clone()
     with torch.random.fork_rng(devices=[]):
@@ -565,9 +600,10 @@ def _run_dropout(cls, case: DropCase):
     if problem is not None:
         return x, None, problem
     if not torch.equal(x_in, x):
-        return x, None, "the input was modified in place; return a new tensor"
+        return x, None, _("the input was modified in place; return a new tensor")
     if type(out) is not torch.Tensor:
-        return x, None, f"returned {type(out).__name__}, expected a torch.Tensor"
+        return x, None, _("returned {type}, expected a torch.Tensor").format(
+            type=type(out).__name__)
     problem = tensor_mismatch(out, torch.zeros_like(x), rtol=0.0, atol=math.inf)
     if problem is not None:  # dtype, device, shape or non-finite values
         return x, None, problem
@@ -586,17 +622,23 @@ def _drop_masks_one(case: DropCase, x, out) -> str | None:
     tol = _tol(case.dtype)
     if case.mode == "eval" or case.p == 0:
         problem = tensor_mismatch(out, x, 0, 0)
-        what = "eval mode" if case.mode == "eval" else "p=0"
-        return None if problem is None else f"{what} must return the input unchanged: {problem}"
+        if problem is None:
+            return None
+        return (_("eval mode must return the input unchanged: {problem}") if case.mode == "eval"
+                else _("p=0 must return the input unchanged: {problem}")).format(problem=problem)
     if case.p == 1:
         problem = tensor_mismatch(out, torch.zeros_like(x), 0, 0)
-        return None if problem is None else f"p=1 must return zeros: {problem}"
+        return None if problem is None else _("p=1 must return zeros: {problem}").format(
+            problem=problem)
     xs, os_, dropped = _channels(x, out)
     partial = ((os_ == 0).any(dim=2) & ~dropped).nonzero()
     if len(partial):
         n, c = (int(v) for v in partial[0])
-        return (f"sample {n}, channel {c} is partly zero: Dropout2d must drop whole channels "
-                f"({len(partial)} such channels)")
+        return ngettext("sample {n}, channel {c} is partly zero: Dropout2d must drop whole "
+                        "channels ({count} such channels)",
+                        "sample {n}, channel {c} is partly zero: Dropout2d must drop whole "
+                        "channels ({count} such channels)", len(partial)).format(
+            n=n, c=c, count=len(partial))
     kept = ~dropped
     if bool(kept.any()):
         ratios = (os_ / xs)[kept]                       # (kept channels, H*W)
@@ -606,17 +648,19 @@ def _drop_masks_one(case: DropCase, x, out) -> str | None:
         if bool((err > allowed).any()):
             k = int(torch.argmax(err.max(dim=1).values))
             n, c = (int(v) for v in kept.nonzero()[k])
-            return (f"sample {n}, channel {c} is not the input times the common factor "
-                    f"{float(factor):.6g} of the kept channels (largest deviation "
-                    f"{float(err.max()):.3g}): kept channels must be x times one number")
+            return _("sample {n}, channel {c} is not the input times the common factor "
+                     "{factor:.6g} of the kept channels (largest deviation {deviation:.3g}): "
+                     "kept channels must be x times one number").format(
+                n=n, c=c, factor=float(factor), deviation=float(err.max()))
     # independence, tested only where a correct module fails with probability < 1e-9
     n, c, p = *dropped.shape, case.p
     same_columns = ((1 - p) ** n + p ** n) ** c   # every channel: one decision for all samples
     same_rows = ((1 - p) ** c + p ** c) ** n      # every sample: one decision for all channels
     if same_columns < 1e-9 and bool((dropped == dropped[:1]).all()):
-        return "every sample got the same channel mask: draw a mask per (sample, channel)"
+        return _("every sample got the same channel mask: draw a mask per (sample, channel)")
     if same_rows < 1e-9 and bool((dropped == dropped[:, :1]).all()):
-        return "all channels of a sample are dropped or kept together: draw a mask per channel"
+        return _("all channels of a sample are dropped or kept together: draw a mask per "
+                 "channel")
     return None
 
 
@@ -638,7 +682,7 @@ def _drop_calls_problem(cls, case: DropCase) -> str | None:
         return None
     mod, problem = _call(cls, case.p)
     if problem is not None:
-        return f"Dropout2d(p={case.p:g}) {problem}"
+        return _("{call} {problem}").format(call=f"Dropout2d(p={case.p:g})", problem=problem)
     mod.train()
     x = case.make_input()
     masks = []
@@ -647,17 +691,25 @@ def _drop_calls_problem(cls, case: DropCase) -> str | None:
         for call in range(1, CALLS + 1):
             out, problem = _call(mod, x.clone())
             if problem is not None:
-                return f"call {call} of the same module: {problem}"
+                return _("call {call} of the same module: {problem}").format(call=call,
+                                                                              problem=problem)
             if type(out) is not torch.Tensor or out.shape != x.shape:
-                return f"call {call} of the same module returned {type(out).__name__}"
+                return _("call {call} of the same module returned {type}").format(
+                    call=call, type=type(out).__name__)
             masks.append((out.detach().reshape(n, c, -1) == 0).all(dim=2))
     for call in range(1, CALLS):
         if torch.equal(masks[call - 1], masks[call]):
-            return (f"calls {call} and {call + 1} of the same module in training mode (one random "
-                    f"stream, seeded once) dropped exactly the same {int(masks[call].sum())} of "
-                    f"{n * c} channels (a correct module does that with probability "
-                    f"{same:.1g}): draw a new mask at every call, do not store it in the module "
-                    f"or re-seed the generator in forward")
+            return ngettext(
+                "calls {call} and {next} of the same module in training mode (one random stream, "
+                "seeded once) dropped exactly the same {dropped} of {total} channels (a correct "
+                "module does that with probability {probability:.1g}): draw a new mask at every "
+                "call, do not store it in the module or re-seed the generator in forward",
+                "calls {call} and {next} of the same module in training mode (one random stream, "
+                "seeded once) dropped exactly the same {dropped} of {total} channels (a correct "
+                "module does that with probability {probability:.1g}): draw a new mask at every "
+                "call, do not store it in the module or re-seed the generator in forward",
+                n * c).format(call=call, next=call + 1, dropped=int(masks[call].sum()),
+                              total=n * c, probability=same)
     return None
 
 
@@ -672,8 +724,9 @@ def _drop_stats_one(case: DropCase, x, out) -> str | None:
         if bool((err > allowed).any()):
             flat = int(torch.argmax(err))
             n, c, k = (int(v) for v in torch.unravel_index(torch.tensor(flat), err.shape))
-            return (f"kept values must be exactly x / (1 - p) = x * {scale:.6g}; sample {n}, "
-                    f"channel {c}, element {k} is x * {float(os_[n, c, k] / xs[n, c, k]):.6g}")
+            return _("kept values must be exactly x / (1 - p) = x * {scale:.6g}; sample {n}, "
+                     "channel {c}, element {k} is x * {ratio:.6g}").format(
+                scale=scale, n=n, c=c, k=k, ratio=float(os_[n, c, k] / xs[n, c, k]))
     if case.golden:
         return None
     # fraction of zeros: equals the fraction of dropped channels when whole channels drop
@@ -682,8 +735,11 @@ def _drop_stats_one(case: DropCase, x, out) -> str | None:
     sd = math.sqrt(case.p * (1 - case.p) / m)
     bound = 5 * sd + 1 / m
     if abs(zero_fraction - case.p) > bound:
-        return (f"{zero_fraction:.4f} of the values are dropped, expected p = {case.p:g} "
-                f"(allowed +- {bound:.4f}, 5 binomial standard deviations over {m} channels)")
+        return ngettext("{fraction:.4f} of the values are dropped, expected p = {p:g} (allowed "
+                        "+- {bound:.4f}, 5 binomial standard deviations over {m} channels)",
+                        "{fraction:.4f} of the values are dropped, expected p = {p:g} (allowed "
+                        "+- {bound:.4f}, 5 binomial standard deviations over {m} channels)",
+                        m).format(fraction=zero_fraction, p=case.p, bound=bound, m=m)
     # the mean is preserved: E[out] = x when kept values are scaled by 1/(1-p)
     channel_means = xs.mean(dim=2)
     mean_in = float(channel_means.mean())
@@ -691,9 +747,9 @@ def _drop_stats_one(case: DropCase, x, out) -> str | None:
     sd_mean = math.sqrt(case.p / (1 - case.p) * float((channel_means ** 2).mean()) / m)
     bound = 5 * sd_mean + 1e-9
     if abs(mean_out - mean_in) > bound:
-        return (f"the mean of the output is {mean_out:.5g}, the input's is {mean_in:.5g} "
-                f"(allowed +- {bound:.3g}, 5 standard deviations): dropout must preserve the "
-                f"mean in expectation")
+        return _("the mean of the output is {mean_out:.5g}, the input's is {mean_in:.5g} "
+                 "(allowed +- {bound:.3g}, 5 standard deviations): dropout must preserve the "
+                 "mean in expectation").format(mean_out=mean_out, mean_in=mean_in, bound=bound)
     return None
 
 
@@ -705,7 +761,8 @@ def _drop_gradcheck(cls, case: DropCase) -> str | None:
     except ForbiddenCall as exc:
         return str(exc)
     except Exception as exc:  # noqa: BLE001
-        return f"Dropout2d(p={case.p:g}) raised {type(exc).__name__}: {_first_line(exc)}"
+        return _("{call} raised {type}: {message}").format(
+            call=f"Dropout2d(p={case.p:g})", type=type(exc).__name__, message=_first_line(exc))
     mod.train()
     x = case.make_input().double().requires_grad_(True)
 
@@ -719,15 +776,16 @@ def _drop_gradcheck(cls, case: DropCase) -> str | None:
     except ForbiddenCall as exc:
         return str(exc)
     except Exception as exc:  # noqa: BLE001 - GradcheckError, or the student's error
-        return (f"gradcheck with respect to the input failed: {type(exc).__name__}: "
-                f"{_first_line(exc)}; multiply the input by the mask without detaching it")
+        return _("gradcheck with respect to the input failed: {type}: {message}; multiply the "
+                 "input by the mask without detaching it").format(type=type(exc).__name__,
+                                                                  message=_first_line(exc))
     return None
 
 
 def check_dropout2d(cls, part: str = "masks", family: str = "visible", seed: int = 0) -> CheckReport:
     """Grade one part of the student's ``Dropout2d`` class by its semantics and statistics."""
     cases = dropout2d_cases(part, family, seed)
-    what = f"Dropout2d, {part}"
+    what = f"Dropout2d, {_(PART_LABELS[part])}"
     failures = []
     student_fns = [f for f in vars(cls).values() if callable(f)] if isinstance(cls, type) else []
     with quiet(), one_thread(), forbid_calls(FORBIDDEN_DROPOUT, REASON_DROPOUT, student_fns):

@@ -7,6 +7,7 @@ import random
 import torch
 
 from cnncourse.checks.norm_dropout import BNCase, DropCase
+from cnncourse.i18n import N_, _
 
 
 def batchnorm_cases(part: str, seed: int, n: int = 5) -> list[BNCase]:
@@ -26,14 +27,14 @@ def batchnorm_cases(part: str, seed: int, n: int = 5) -> list[BNCase]:
             kwargs["steps"] = rng.randint(2, 4)
         if part in ("train", "eval") and rng.random() < 0.3:
             kwargs["dtype"] = torch.float32
-        cases.append(BNCase(f"random {part} #{i + 1}", (batch, c, h, w), c, seed * 1000 + 100 + 10 * i,
+        cases.append(BNCase(_("random {topic} #{number}").format(topic=part, number=i + 1), (batch, c, h, w), c, seed * 1000 + 100 + 10 * i,
                             **kwargs))
     if part == "train":
         c = rng.randint(2, 4)
         cases += [
-            BNCase("error: one value per channel", (1, c, 1, 1), c, seed * 1000 + 900),
-            BNCase("error: 2-D input", (3, c), c, seed * 1000 + 910),
-            BNCase(f"error: {c + 1} channels, num_features={c}", (2, c + 1, 2, 2), c, seed * 1000 + 920),
+            BNCase(N_("error: one value per channel"), (1, c, 1, 1), c, seed * 1000 + 900),
+            BNCase(N_("error: 2-D input"), (3, c), c, seed * 1000 + 910),
+            BNCase(_("error: {channels} channels, num_features={c}").format(channels=c + 1, c=c), (2, c + 1, 2, 2), c, seed * 1000 + 920),
         ]
     return cases
 
@@ -48,16 +49,16 @@ def dropout2d_cases(part: str, seed: int, n: int = 4) -> list[DropCase]:
         else:
             shape = (rng.randint(24, 40), rng.randint(48, 80), rng.randint(1, 2), rng.randint(1, 3))
         dtype = torch.float32 if rng.random() < 0.3 else torch.float64
-        cases.append(DropCase(f"random {part} #{i + 1}", shape, p, seed * 1000 + 100 + 10 * i, dtype))
+        cases.append(DropCase(_("random {topic} #{number}").format(topic=part, number=i + 1), shape, p, seed * 1000 + 100 + 10 * i, dtype))
     if part == "masks":
         base = seed * 1000 + 900
         cases += [
-            DropCase("eval mode is the identity", (1, 5, 3, 2), rng.choice([0.2, 0.7]), base, mode="eval"),
-            DropCase("p=0 keeps everything", (2, 3, 1, 4), 0.0, base + 1),
-            DropCase("gradients: float64 gradcheck under a fixed seed", (1, 4, 3, 2), 0.3, base + 5,
+            DropCase(N_("eval mode is the identity"), (1, 5, 3, 2), rng.choice([0.2, 0.7]), base, mode="eval"),
+            DropCase(N_("p=0 keeps everything"), (2, 3, 1, 4), 0.0, base + 1),
+            DropCase(N_("gradients: float64 gradcheck under a fixed seed"), (1, 4, 3, 2), 0.3, base + 5,
                      mode="gradcheck"),
-            DropCase("p=1 drops everything", (1, 6, 2, 3), 1.0, base + 2, dtype=torch.float32),
-            DropCase("error: p=-0.5", (1, 1, 1, 1), -0.5, base + 3, mode="construct"),
-            DropCase("error: p=1.01", (1, 1, 1, 1), 1.01, base + 4, mode="construct"),
+            DropCase(N_("p=1 drops everything"), (1, 6, 2, 3), 1.0, base + 2, dtype=torch.float32),
+            DropCase(N_("error: p=-0.5"), (1, 1, 1, 1), -0.5, base + 3, mode="construct"),
+            DropCase(N_("error: p=1.01"), (1, 1, 1, 1), 1.01, base + 4, mode="construct"),
         ]
     return cases
