@@ -250,6 +250,8 @@ def test_nothing_generated_shows_in_git_status(session):
                       f"autograder/autograded/good/{A1}", f"autograder/feedback/good/{A1}",
                       f"autograder/runs/{A1}", "autograder/grades.csv"):
         assert (clone / generated).exists(), f"{generated} was not written"
-    # autograder/ holds only its README and .gitignore for git (committed, or to commit)
+    # autograder/ holds only its README and .gitignore for git (committed, or to commit), and
+    # the Russian course's folder its .gitignore (nbgrader_config.py: autograder/ru/)
     kept = git("ls-files", "--cached", "--others", "--exclude-standard", "autograder", cwd=clone)
-    assert sorted(kept.split()) == ["autograder/.gitignore", "autograder/README.md"]
+    assert sorted(kept.split()) == ["autograder/.gitignore", "autograder/README.md",
+                                    "autograder/ru/.gitignore"]

@@ -174,12 +174,14 @@ def test_it_holds_the_wheel_the_released_exercises_the_book_and_a_readme(dist, w
                 and ".ipynb_checkpoints" not in p.parts}
     shipped = {p.relative_to(dist / "exercises").as_posix(): p.read_bytes()
                for p in (dist / "exercises").rglob("*") if p.is_file()}
-    assert set(shipped) == {f"{a}/{a}.ipynb" for a in ASSIGNMENTS}
+    assert set(shipped) == {f"{a}/{a}.ipynb" for a in ASSIGNMENTS} | {
+        f"ru/{a}/{a}.ipynb" for a in ASSIGNMENTS}  # and the Russian release
     assert shipped == released
     assert (dist / "book" / "index.html").is_file()
     assert (dist / "book" / "book" / "assignments" / f"{RUN_ASSIGNMENT}.html").is_file()
     readme = (dist / "README.md").read_text()
     assert f"pip install {wheel.name}" in readme and "CC BY-SA 3.0" in readme
+    assert f"`exercises/ru/{RUN_ASSIGNMENT}/{RUN_ASSIGNMENT}.ipynb`" in readme
 
 
 def test_the_wheel_carries_mnist_with_its_licence_and_the_widget_assets_but_not_the_grader(wheel):
@@ -193,8 +195,8 @@ def test_the_wheel_carries_mnist_with_its_licence_and_the_widget_assets_but_not_
     assert "widgets.css" in assets and "_common.js" in assets
     for asset in assets:
         assert f"cnncourse/widgets/{asset}" in names
-    assert not any(n.startswith(("cnncourse/sandbox/", "cnncourse/autograde", "cnncourse/nbgrader_course"))
-                   for n in names)
+    assert not any(n.startswith(("cnncourse/sandbox/", "cnncourse/autograde", "cnncourse/nbgrader_course",
+                                 "cnncourse/notebook_translation")) for n in names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
 
 
@@ -224,9 +226,12 @@ def test_the_leak_scan_finds_a_solution_notebook_a_stray_hidden_line_and_a_seed(
     shutil.copytree(dist / "exercises", bad / "exercises")
     name = f"{RUN_ASSIGNMENT}/{RUN_ASSIGNMENT}.ipynb"
     assert leaks(bad) == []
-    shutil.copy(ROOT / "solutions" / name, bad / "exercises" / name)  # the source shipped by mistake
-    found = "\n".join(leaks(bad))
-    assert "'BEGIN SOLUTION'" in found and "'BEGIN HIDDEN TESTS'" in found and "hidden seed" in found
+    for where in (name, f"ru/{name}"):  # the source shipped by mistake, as either release
+        shutil.copy(ROOT / "solutions" / name, bad / "exercises" / where)
+        found = "\n".join(leaks(bad))
+        assert f"exercises/{where}: 'BEGIN SOLUTION'" in found and "'BEGIN HIDDEN TESTS'" in found
+        assert "hidden seed" in found
+        shutil.copy(dist / "exercises" / where, bad / "exercises" / where)
     shutil.copytree(dist / "exercises", bad / "exercises", dirs_exist_ok=True)
     # a hidden check left in, markers gone, reformatted: its seed still gives it away
     line = sorted(HIDDEN_LINES)[0]
@@ -333,7 +338,7 @@ def _solution_regions(assignment: str) -> dict[str, list[str]]:
     return out
 
 
-_STUB = re.compile(r"^[ \t]*# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)[ \t]*$", re.M)
+_STUB = re.compile(r"^[ \t]*# (?:YOUR CODE HERE|ВАШ КОД ЗДЕСЬ)\n[ \t]*raise NotImplementedError\(\)[ \t]*$", re.M)
 
 #: Appended to the exercise: what the kernel imported and where the package finds its files.
 _PROBE = r"""
@@ -371,26 +376,33 @@ print(json.dumps({"file": cnncourse.__file__, "modules": mods, "mnist": str(data
 """
 
 
-@pytest.fixture(scope="module")
-def executed(dist, fresh_venv, tmp_path_factory):
-    """The released exercise, copied out of the repository, its stubs filled with the code
-    of solutions/, run by a kernel of the fresh venv; and what the probe cell printed."""
-    work = tmp_path_factory.mktemp("work")
-    notebook = work / f"{RUN_ASSIGNMENT}.ipynb"
-    shutil.copy(dist / "exercises" / RUN_ASSIGNMENT / notebook.name, notebook)
+def solved_copy(released: Path, work: Path):
+    """The released exercise ``released``, copied into ``work``, its stubs filled with the
+    code of solutions/."""
+    notebook = work / released.name
+    shutil.copy(released, notebook)
     nb = nbformat.read(notebook, as_version=4)
     regions = _solution_regions(RUN_ASSIGNMENT)
     filled = 0
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.cell_type != "code" or "YOUR CODE HERE" not in cell.source:
+        if cell.cell_type != "code" or not _STUB.search(cell.source):
             continue
         assert len(_STUB.findall(cell.source)) == len(regions[grade_id]) >= 1, grade_id
         for code in regions[grade_id]:
             cell.source = _STUB.sub(lambda m: code.rstrip(), cell.source, count=1)
             filled += 1
     assert filled == sum(len(r) for r in regions.values()) >= 1
-    assert not any("YOUR CODE HERE" in c.source for c in nb.cells)
+    assert not any(_STUB.search(c.source) for c in nb.cells)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def executed(dist, fresh_venv, tmp_path_factory):
+    """The released exercise, copied out of the repository, its stubs filled with the code
+    of solutions/, run by a kernel of the fresh venv; and what the probe cell printed."""
+    work = tmp_path_factory.mktemp("work")
+    nb = solved_copy(dist / "exercises" / RUN_ASSIGNMENT / f"{RUN_ASSIGNMENT}.ipynb", work)
     nb.cells.append(nbformat.v4.new_code_cell(_PROBE))
     run_in_fresh_kernel(nb, work, fresh_venv, tmp_path_factory)
     return nb, json.loads(_stdout(nb.cells[-1]).strip().splitlines()[-1])
@@ -426,6 +438,20 @@ def test_a_solved_exercise_passes_its_visible_tests_in_the_fresh_venv(executed):
         out = _stdout(cell)
         assert re.search(r": all \d+ visible cases passed\.", out), (cell.metadata["nbgrader"]["grade_id"], out)
         assert "failed" not in out
+
+
+def test_the_russian_exercise_solved_passes_in_russian_in_the_fresh_venv(dist, fresh_venv, tmp_path_factory):
+    """exercises/ru/: its setup cell sets the checks' language with the installed wheel's
+    cnncourse.i18n (and its compiled catalog); every test cell passes and says so in Russian."""
+    work = tmp_path_factory.mktemp("work_ru")
+    nb = solved_copy(dist / "exercises" / "ru" / RUN_ASSIGNMENT / f"{RUN_ASSIGNMENT}.ipynb", work)
+    run_in_fresh_kernel(nb, work, fresh_venv, tmp_path_factory)
+    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert len(graded) == 7
+    for cell in graded:
+        out = _stdout(cell)
+        assert re.search(r"[А-Яа-яЁё]", out) and "visible" not in out, \
+            (cell.metadata["nbgrader"]["grade_id"], out)
 
 
 def test_the_kernel_used_the_installed_wheel_which_finds_mnist_and_its_widget_assets(executed, fresh_venv):

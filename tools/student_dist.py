@@ -8,13 +8,15 @@ holding one folder ``cnn-course-student-<version>/`` with
 - ``cnncourse-<version>-py3-none-any.whl``: the course package with its runtime
   dependencies declared (``pip install`` it, that is the whole set-up), the widgets' JS/CSS
   and MNIST with its provenance and licence README (package data, ``cnncourse/_data/mnist``);
-- ``exercises/``: the released assignment notebooks, as committed in ``exercises/``;
+- ``exercises/``: the released assignment notebooks, as committed in ``exercises/``, and
+  their Russian release, ``exercises/ru/`` (the same assignments, text in Russian);
 - ``book/``: the built HTML book (``make book``; open ``book/index.html``);
 - ``README.md``: how to install and start, and the licences.
 
 Left out: ``solutions/`` (reference solutions, hidden tests and their seeds), the tests,
 the tools, the instructor's grader (``cnncourse.sandbox``, ``cnncourse.autograde``,
-``cnncourse.nbgrader_course``, which reads ``solutions/``) and the generators of the hidden
+``cnncourse.nbgrader_course``, which reads ``solutions/``, and the release's translator
+``cnncourse.notebook_translation``) and the generators of the hidden
 grading cases (``cnncourse.checks.hidden``). Before writing the zip the script scans every
 text file it holds, the wheel's included, for nbgrader's solution and hidden-test markers,
 for paths under ``solutions/`` and for ``cnncourse/checks/hidden/``, and refuses to write
@@ -34,8 +36,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Instructor-only parts of the package: the grader and the throwaway-course helper.
-GRADER_ONLY = ("sandbox", "autograde.py", "nbgrader_course.py")
+#: Instructor-only parts of the package: the grader, the throwaway-course helper and what
+#: translates a release (nbgrader_config.py's, for a Russian course).
+GRADER_ONLY = ("sandbox", "autograde.py", "nbgrader_course.py", "notebook_translation.py")
+#: The released languages besides English: exercises/<language>/<assignment>/.
+RELEASE_LANGUAGES = ("ru",)
 #: The generators of the hidden grading cases (cnncourse/checks/hidden/, one module per
 #: checks module). The seeds stay in solutions/, but the generators alone tell which
 #: argument combinations the autograder tries, so a student could special-case them. The
@@ -84,15 +89,17 @@ def build_wheel(out: Path, work: Path) -> Path:
     return wheels[0]
 
 
-def student_readme(name: str, wheel: str, assignments: list[str]) -> str:
+def student_readme(name: str, wheel: str, assignments: list[str],
+                   russian: list[str] | None = None) -> str:
     listing = "\n".join(f"- `exercises/{a}/{a}.ipynb`" for a in assignments)
+    russian_listing = "\n".join(f"- `exercises/ru/{a}/{a}.ipynb`" for a in russian or [])
     return f"""# Convolutional neural networks: the course, for students
 
 This folder is everything you need, offline:
 
 - `{wheel}`: the course's Python package (data, lecture examples, widgets and
   the checks that the assignments' tests call), with MNIST inside;
-- `exercises/`: the assignments;
+- `exercises/`: the assignments; `exercises/ru/`: the same assignments in Russian;
 - `book/`: the book, as HTML. Open `book/index.html` in a browser.
 
 ## Set up (once)
@@ -120,6 +127,16 @@ Write your code where it says `YOUR CODE HERE`, then run all cells: each test ce
 how many points it is worth and prints one line per part that passes, or the case that
 failed. The autograder runs the same checks again on other, hidden cases, so make your
 code general. Hand in the notebook as your instructor says.
+
+## Задания на русском
+
+Те же задания с текстом на русском — в `exercises/ru/` (и проверки там сообщают о
+результатах по-русски):
+
+{russian_listing}
+
+Пишите код там, где написано `ВАШ КОД ЗДЕСЬ`, затем выполните все ячейки. Сдавайте
+русский блокнот, если ваш курс идёт на русском, — так, как скажет преподаватель.
 
 ## Licences
 
@@ -175,8 +192,15 @@ def build(dist: Path, book: Path) -> Path:
         wheel = build_wheel(top, work)
         for a in assignments:
             shutil.copytree(ROOT / "exercises" / a, top / "exercises" / a, ignore=_JUNK)
+        russian = []
+        for language in RELEASE_LANGUAGES:
+            for a in assignments:
+                if (ROOT / "exercises" / language / a).is_dir():
+                    shutil.copytree(ROOT / "exercises" / language / a,
+                                    top / "exercises" / language / a, ignore=_JUNK)
+                    russian.append(a)
         shutil.copytree(book, top / "book", ignore=_JUNK)
-        (top / "README.md").write_text(student_readme(name, wheel.name, assignments))
+        (top / "README.md").write_text(student_readme(name, wheel.name, assignments, russian))
         problems = scan(top)
         if problems:
             raise SystemExit("refusing to build the students' distribution:\n  "
