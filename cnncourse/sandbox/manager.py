@@ -15,6 +15,7 @@ import typing as t
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Bool, Integer
 
+from cnncourse.i18n import get_language
 from cnncourse.sandbox import (DATA_MOUNT, HOME, LIB_MOUNT, SUBMISSION, WORK, Limits,
                                bwrap_command, is_root, runtime_binds)
 from cnncourse.sandbox.cgroup import MemoryCgroup, enter_then_exec
@@ -41,6 +42,9 @@ def base_env() -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "NBGRADER_EXECUTION": "autograde",
         "CNNCOURSE_DEVICE": os.environ.get("CNNCOURSE_DEVICE", "cpu"),
+        # The grader's language (cnncourse.i18n): the messages written in the kernel (a
+        # forbidden call's, the case names it records) match those the grader replays.
+        "CNNCOURSE_LANG": get_language(),
     }
 
 

@@ -1,0 +1,294 @@
+"""The checks' messages in Russian (issue #17): the catalog, and what a student reads.
+
+* The catalog cnncourse/locale/ru/LC_MESSAGES/cnncourse.po is complete: the messages
+  extracted from cnncourse/ now (babel, tools/message_catalog.py) are exactly its messages,
+  each translated, none fuzzy, none obsolete; each translation keeps its message's
+  ``{fields}``; the committed .mo is the .po compiled; a message with English words has
+  Russian words in its translation.
+* cnncourse.i18n chooses the language from set_language, else CNNCOURSE_LANG.
+* End to end, for every assignment: a wrong answer fails with a Russian message carrying the
+  same numbers as the English one (with set_language("ru") and with CNNCOURSE_LANG=ru), and
+  a right answer prints the Russian "passed" line with the plural form of its count.
+* A real sandboxed nbgrader autograde of a Russian course (CNNCOURSE_LANG=ru in the
+  grader's environment) writes Russian feedback, also for a message made in the student's
+  kernel (a forbidden call), which the sandbox must have given the grader's language.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from cnncourse import i18n
+from cnncourse import nbgrader_course as harness
+from cnncourse.checks.core import CheckFailure
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import message_catalog  # noqa: E402
+
+CYRILLIC_WORD = re.compile(r"[А-Яа-яЁё]{3,}")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return message_catalog.read()
+
+
+@pytest.fixture(autouse=True)
+def _language_from_environment(monkeypatch):
+    """Every test starts with no language set in the process and no CNNCOURSE_LANG."""
+    monkeypatch.delenv(i18n.ENV_VAR, raising=False)
+    i18n.set_language(None)
+    yield
+    i18n.set_language(None)
+
+
+def _strings(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+# --- the catalog ---------------------------------------------------------------------------
+
+def test_catalog_has_exactly_the_code_messages_all_translated(catalog):
+    template = message_catalog.extract()
+    assert len(template) > 400  # the checks' messages (491 when this was written)
+    assert message_catalog.problems(catalog, template) == []
+
+
+def test_every_translation_keeps_its_fields(catalog):
+    wrong = []
+    for message in catalog:
+        if not message.id:
+            continue
+        want = message_catalog.fields(_strings(message.id)[0])
+        wrong += [(message.id, s) for s in _strings(message.string)
+                  if message_catalog.fields(s) != want]
+    assert wrong == []
+
+
+def test_committed_mo_is_the_compiled_po(catalog):
+    assert message_catalog.MO.read_bytes() == message_catalog.mo_bytes(catalog)
+
+
+def _english_words(text: str) -> list[str]:
+    """Prose words of a message: no {fields}, no code (names with _ . ( ) = [ ] or digits)."""
+    text = message_catalog.FIELD.sub(" ", text)
+    tokens = [t.strip(",;:()'\"") for t in text.split()]
+    return [t for t in tokens if re.fullmatch(r"[a-z]{3,}", t)]
+
+
+def test_russian_text_is_russian(catalog):
+    """A message of two or more English words is translated into Russian words; a message
+    with a count has Russian's three plural forms."""
+    english = []
+    for message in catalog:
+        if not message.id or len(_english_words(_strings(message.id)[0])) < 2:
+            continue
+        for s in _strings(message.string):
+            if not CYRILLIC_WORD.search(s):
+                english.append(s)
+    assert english == []
+    plurals = [m for m in catalog if m.id and isinstance(m.id, tuple)]
+    assert plurals and all(len(_strings(m.string)) == 3 for m in plurals)
+    assert catalog.num_plurals == 3
+
+
+# --- choosing the language -----------------------------------------------------------------
+
+@pytest.mark.parametrize("value,language", [("ru", "ru"), ("ru_RU.UTF-8", "ru"), ("RU", "ru"),
+                                            ("en_US.UTF-8", "en"), ("de", "en"), ("", "en")])
+def test_language_from_the_environment(monkeypatch, value, language):
+    monkeypatch.setenv(i18n.ENV_VAR, value)
+    assert i18n.get_language() == language
+
+
+def test_set_language_wins_over_the_environment(monkeypatch):
+    monkeypatch.setenv(i18n.ENV_VAR, "ru")
+    i18n.set_language("en")
+    assert i18n.get_language() == "en"
+    assert i18n._("hint: {hint}") == "hint: {hint}"
+    i18n.set_language(None)
+    assert i18n.get_language() == "ru"
+    assert i18n._("hint: {hint}") == "подсказка: {hint}"
+    with pytest.raises(ValueError):
+        i18n.set_language("fr")
+    assert i18n._("") == ""  # never the catalog's header
+
+
+# --- end to end: each assignment's checks ---------------------------------------------------
+
+def _wrap(fn, name: str, factor: float = 2.0):
+    """``fn`` with its result times ``factor``, named ``name`` (what a message shows)."""
+    def wrong(*args, **kwargs):
+        return factor * fn(*args, **kwargs)
+    wrong.__name__ = name
+    return wrong
+
+
+def _plus_one(fn):
+    def count_params(model):
+        return fn(model) + 1
+    return count_params
+
+
+def _forbidden_conv():
+    import torch.nn.functional as F
+
+    def conv2d_naive(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
+    return conv2d_naive
+
+
+def _ns(assignment, replace=()):
+    return harness.solution_namespace(assignment, replace)
+
+
+# assignment -> (failing check: () -> report, passing check: () -> report)
+def _a1():
+    from cnncourse.checks.conv import check_conv2d, check_conv_output_size
+    ns = _ns("a1_conv_forward")
+    return (lambda: check_conv2d(_wrap(ns["conv2d_naive"], "conv2d_naive"), "stride_padding"),
+            lambda: check_conv_output_size(ns["conv_output_size"]))
+
+
+def _a2():
+    from cnncourse.checks.matmul import check_conv2d_im2col, check_conv_matrix
+    ns = _ns("a2_conv_as_matmul")
+    return (lambda: check_conv_matrix(_wrap(ns["conv_matrix"], "conv_matrix")),
+            lambda: check_conv2d_im2col(ns["conv2d_im2col"], "groups"))
+
+
+def _a3():
+    from cnncourse.checks.backprop import check_avg_pool, check_max_pool
+    ns = _ns("a3_backprop", [("index = cols.argmax(dim=1, keepdim=True)",
+                              "index = cols.shape[1] - 1 - cols.flip(1).argmax(dim=1, keepdim=True)")])
+    return (lambda: check_max_pool(ns["MaxPool2dFunction"], "ties"),
+            lambda: check_avg_pool(ns["AvgPool2dFunction"], "forward"))
+
+
+def _a4():
+    from cnncourse.checks.receptive import check_conv2d_flops, check_count_params
+    ns = _ns("a4_receptive_fields")
+    return (lambda: check_count_params(_plus_one(ns["count_params"])),
+            lambda: check_conv2d_flops(ns["conv2d_flops"]))
+
+
+def _a5():
+    from cnncourse.checks.architectures import check_architecture
+    ns = _ns("a5_architectures", [("nn.Conv2d(1, 6, kernel_size=5), nn.Tanh()",
+                                   "nn.Conv2d(1, 6, kernel_size=5), nn.ReLU()")])
+    return (lambda: check_architecture(ns["LeNet5"], "lenet"),
+            lambda: check_architecture(ns["DepthwiseSeparableConv"], "depthwise"))
+
+
+def _a6():
+    from cnncourse.checks.norm_dropout import check_batchnorm, check_dropout2d
+    ns = _ns("a6_norm_dropout", [("var = x.var(dim=dims, correction=0)",
+                                  "var = x.var(dim=dims, correction=1)")])
+    return (lambda: check_batchnorm(ns["BatchNorm2d"], "train"),
+            lambda: check_dropout2d(ns["Dropout2d"], "masks"))
+
+
+ASSIGNMENTS = {"a1": _a1, "a2": _a2, "a3": _a3, "a4": _a4, "a5": _a5, "a6": _a6}
+
+
+def _failure(check) -> str:
+    with pytest.raises(CheckFailure) as info:
+        check()
+    return str(info.value)
+
+
+def _numbers(text: str) -> Counter:
+    return Counter(NUMBER.findall(text))
+
+
+def _russian_cases(n: int) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return "случай"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "случая"
+    return "случаев"
+
+
+@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
+def test_wrong_and_right_answers_in_russian(monkeypatch, assignment):
+    failing, passing = ASSIGNMENTS[assignment]()
+    i18n.set_language("en")
+    english, english_pass = _failure(failing), repr(passing())
+    i18n.set_language("ru")
+    russian, russian_pass = _failure(failing), repr(passing())
+    i18n.set_language(None)
+    monkeypatch.setenv(i18n.ENV_VAR, "ru_RU.UTF-8")
+    assert _failure(failing) == russian  # the environment's choice, the same text
+
+    assert russian != english
+    assert not re.search(r"\b(?:of|cases|failed|case|hint|expected|returned)\b", russian), russian
+    assert len(CYRILLIC_WORD.findall(russian)) >= 5, russian
+    assert re.match(r".+: не пройден\S* \d+ видим\S+ случа\S+ из \d+\.\n", russian), russian
+    assert "\nслучай «" in russian and "\nподсказка: " in russian, russian
+    assert _numbers(russian) == _numbers(english), (english, russian)
+
+    n = int(re.search(r"all (\d+) visible cases passed\.$", english_pass).group(1))
+    assert russian_pass.endswith(f": все видимые случаи пройдены ({n} {_russian_cases(n)}).")
+    assert russian_pass.startswith(english_pass.split(":")[0].split(",")[0].split(" ")[0])
+
+
+def test_forbidden_call_in_russian():
+    from cnncourse.checks.conv import check_conv2d
+    i18n.set_language("ru")
+    message = _failure(lambda: check_conv2d(_forbidden_conv(), "basic"))
+    assert ("ваш код вызвал torch.nn.functional.conv2d, что запрещено в этом упражнении: "
+            "реализуйте свёртку сами, циклами по выходу.") in message
+
+
+@pytest.mark.parametrize("n,form", [(1, "случай"), (2, "случая"), (4, "случая"), (5, "случаев"),
+                                    (11, "случаев"), (12, "случаев"), (21, "случай"),
+                                    (22, "случая"), (111, "случаев")])
+def test_passed_line_plural_forms(n, form):
+    from cnncourse.checks.core import CheckReport
+    i18n.set_language("ru")
+    assert repr(CheckReport("f", "hidden", n)) == f"f: все скрытые случаи пройдены ({n} {form})."
+    i18n.set_language("en")
+    assert repr(CheckReport("f", "hidden", n)) == f"f: all {n} hidden cases passed."
+
+
+# --- a real sandboxed autograde of a Russian course -------------------------------------------
+
+def test_sandboxed_autograde_writes_russian_feedback(tmp_path, monkeypatch):
+    """Two wrong a1 submissions graded in the sandbox with CNNCOURSE_LANG=ru: a wrong value
+    (the message is the grader's, replayed) and a forbidden call (the message is made in the
+    student's kernel, which must run in the grader's language)."""
+    monkeypatch.setenv(i18n.ENV_VAR, "ru")
+    a = "a1_conv_forward"
+    course = harness.Course(tmp_path, [a])
+    assert course.language == "ru"
+    course.release(a)
+    forbidden = ("import torch.nn.functional as F\n\n"
+                 "def conv2d_naive(x, weight, bias=None, stride=1, padding=0, dilation=1, "
+                 "groups=1):\n    return F.conv2d(x, weight, bias, stride, padding, dilation, "
+                 "groups)\n")
+    course.submit("halved", a, harness.solved_notebook(a, edit=harness._a1_wrong, language="ru"))
+    course.submit("forbidden", a, harness.solved_notebook(a, replace={"conv2d_naive": forbidden},
+                                                          language="ru"))
+    course.autograde(a)
+    course.generate_feedback(a)
+
+    from cnncourse.checks.conv import check_conv2d
+    i18n.set_language("ru")
+    ns = _ns(a)
+    halved = _wrap(ns["conv2d_naive"], "conv2d_naive", 0.5)
+    head = _failure(lambda: check_conv2d(halved, "basic")).splitlines()[0]
+    assert head.startswith("conv2d_naive, основы: не пройдены ")
+    text = html.unescape(course.feedback_html("halved", a))
+    assert "CheckFailure: " + head in text
+    assert "visible cases failed" not in text
+    text = html.unescape(course.feedback_html("forbidden", a))
+    assert "ваш код вызвал torch.nn.functional.conv2d" in text
+    assert "your code called" not in text
