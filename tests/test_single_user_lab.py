@@ -256,12 +256,11 @@ def nbgrader_files(dists: dict[str, metadata.Distribution]) -> list[str]:
 
 
 def test_the_students_environment_brings_no_nbgrader_extension():
-    """The wheel's dependencies (pyproject.toml's, which tools/student_dist.py builds into
-    its Requires-Dist) and everything they bring install nothing of nbgrader: a JupyterLab
-    started from the students' environment has no nbgrader panel, menu or endpoint."""
-    import tomllib
-
-    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    """The wheel's dependencies (pyproject.toml's, the Requires-Dist of the cnncourse
+    installed here, which tools/student_dist.py builds into the wheel too) and everything
+    they bring install nothing of nbgrader: a JupyterLab started from the students'
+    environment has no nbgrader panel, menu or endpoint."""
+    requires = metadata.requires("cnncourse")
     closure, missing = installed_closure(requires)
     assert {"jupyterlab", "notebook", "torch"} <= set(closure), sorted(closure)
     # Only what the Makefile removes from this venv on purpose (SLOW_IMPORTS) is not here.
