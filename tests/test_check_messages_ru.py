@@ -10,8 +10,10 @@
   same numbers as the English one (with set_language("ru") and with CNNCOURSE_LANG=ru), and
   a right answer prints the Russian "passed" line with the plural form of its count.
 * A real sandboxed nbgrader autograde of a Russian course (CNNCOURSE_LANG=ru in the
-  grader's environment) writes Russian feedback, also for a message made in the student's
-  kernel (a forbidden call), which the sandbox must have given the grader's language.
+  grader's environment) writes Russian feedback: for a wrong value (the grader replays the
+  check in its own process, in its language) and for a forbidden call (the message is made
+  in the student's kernel, whose setup cell sets Russian). The sandbox's kernels also get
+  the grader's language in their (filtered) environment.
 """
 
 from __future__ import annotations
@@ -261,10 +263,22 @@ def test_passed_line_plural_forms(n, form):
 
 # --- a real sandboxed autograde of a Russian course -------------------------------------------
 
+def test_kernels_get_the_graders_language(monkeypatch):
+    """The sandbox gives kernels a fixed environment (cnncourse.sandbox.manager.base_env):
+    it carries the grader's language, from set_language or CNNCOURSE_LANG."""
+    from cnncourse.sandbox.manager import base_env, jail_env
+    assert base_env()["CNNCOURSE_LANG"] == jail_env()["CNNCOURSE_LANG"] == "en"
+    monkeypatch.setenv(i18n.ENV_VAR, "ru_RU.UTF-8")
+    assert jail_env()["CNNCOURSE_LANG"] == "ru"
+    monkeypatch.delenv(i18n.ENV_VAR)
+    i18n.set_language("ru")
+    assert base_env()["CNNCOURSE_LANG"] == "ru"
+
+
 def test_sandboxed_autograde_writes_russian_feedback(tmp_path, monkeypatch):
     """Two wrong a1 submissions graded in the sandbox with CNNCOURSE_LANG=ru: a wrong value
     (the message is the grader's, replayed) and a forbidden call (the message is made in the
-    student's kernel, which must run in the grader's language)."""
+    student's kernel and recorded)."""
     monkeypatch.setenv(i18n.ENV_VAR, "ru")
     a = "a1_conv_forward"
     course = harness.Course(tmp_path, [a])
