@@ -4,7 +4,9 @@ The graded checks (:mod:`cnncourse.checks`) write every message through :func:`_
 :func:`ngettext` where a count is in the sentence), with Python's :mod:`gettext` and the
 compiled catalog ``cnncourse/locale/ru/LC_MESSAGES/cnncourse.mo`` (its source is the
 ``.po`` beside it; ``tools/message_catalog.py update`` re-extracts the messages and
-``compile`` writes the ``.mo``). English is the messages themselves and needs no catalog.
+``compile`` writes the ``.mo``). The hidden cases' names have a catalog of their own,
+``cnncourse/checks/hidden/locale/ru/LC_MESSAGES/cnncourse_grader.mo``, which the students'
+wheel leaves out with that package. English is the messages themselves: no catalog.
 
 The language is the one given to :func:`set_language`, else the environment variable
 ``CNNCOURSE_LANG`` (``ru``, ``ru_RU.UTF-8`` -> Russian; anything else -> English), else
@@ -61,13 +63,24 @@ def get_language() -> str:
     return language_from_env(os.environ.get(ENV_VAR))
 
 
+#: The grader's catalog: the names of the hidden cases (cnncourse/checks/hidden/), kept apart
+#: so that the students' wheel, which leaves that package out, does not list them.
+GRADER_DOMAIN = "cnncourse_grader"
+GRADER_LOCALE_DIR = LOCALE_DIR.parent / "checks" / "hidden" / "locale"
+
+
 @functools.lru_cache(maxsize=None)
 def translations(lang: str) -> gettext.NullTranslations:
-    """The catalog of ``lang`` (loaded once). English is the source: no catalog. A missing
-    Russian catalog raises ``FileNotFoundError`` rather than silently falling back."""
+    """The catalog of ``lang`` (loaded once), with the grader's catalog behind it where it
+    is installed. English is the source: no catalog. A missing Russian catalog raises
+    ``FileNotFoundError`` rather than silently falling back."""
     if lang == LANGUAGES[0]:
         return gettext.NullTranslations()
-    return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang])
+    catalog = gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[lang])
+    if GRADER_LOCALE_DIR.is_dir():
+        catalog.add_fallback(gettext.translation(GRADER_DOMAIN, localedir=str(GRADER_LOCALE_DIR),
+                                                 languages=[lang]))
+    return catalog
 
 
 def _(message: str) -> str:

@@ -1,15 +1,22 @@
 """The Russian catalog of the course's messages to students (the checks' feedback, issue #17).
 
-    .venv/bin/python tools/message_catalog.py update    # re-extract into the .po, report
-    .venv/bin/python tools/message_catalog.py compile   # the .po -> the committed .mo
+    .venv/bin/python tools/message_catalog.py update    # re-extract into the .po files, report
+    .venv/bin/python tools/message_catalog.py compile   # the .po files -> the committed .mo files
     .venv/bin/python tools/message_catalog.py report    # what needs translating (exit 1 if any)
 
 The messages are the strings of ``cnncourse/`` marked with ``_()``, ``ngettext()`` or ``N_()``
 (:mod:`cnncourse.i18n`), extracted by babel's Python extractor. ``update`` merges them into
-``cnncourse/locale/ru/LC_MESSAGES/cnncourse.po``: translations are kept, a changed message
-becomes fuzzy (with its old translation as the suggestion), messages the code no longer has
-are dropped; then it prints what needs translating. After translating, ``compile`` writes the
-``.mo`` beside it (committed: the package ships it, and the checks read it at run time).
+its catalog (below): translations are kept, a changed message becomes fuzzy (with its old
+translation as the suggestion), messages the code no longer has are dropped; then it prints
+what needs translating. After translating, ``compile`` writes the ``.mo`` beside each ``.po``
+(committed: the package ships the first, and the checks read them at run time).
+
+Two catalogs: ``cnncourse/locale/ru/LC_MESSAGES/cnncourse.po`` holds the messages of the
+package (the checks' feedback, visible cases), and
+``cnncourse/checks/hidden/locale/ru/LC_MESSAGES/cnncourse_grader.po`` those of the hidden
+cases' generators (cnncourse/checks/hidden/), which the students' wheel leaves out: their
+names would tell which arguments the grader tries. cnncourse.i18n reads the first, then the
+second where it is installed.
 """
 
 from __future__ import annotations
@@ -26,30 +33,45 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "cnncourse"
-DOMAIN = "cnncourse"
 LANGUAGE = "ru"
-PO = PACKAGE / "locale" / LANGUAGE / "LC_MESSAGES" / f"{DOMAIN}.po"
-MO = PO.with_suffix(".mo")
 #: Comments for translators: ``# TRANSLATORS: ...`` on the line before a marked message.
 COMMENT_TAGS = ("TRANSLATORS:",)
 #: A field of a message template: ``{name}``, ``{value!r}``, ``{err:.3g}`` (``{{`` is a brace).
 FIELD = re.compile(r"(?<!\{)\{[^{}]*\}")
+HIDDEN = PACKAGE / "checks" / "hidden"
 
 
-def extract() -> Catalog:
-    """The marked messages of ``cnncourse/``, as a template catalog (no translations)."""
-    template = Catalog(project=DOMAIN, fuzzy=False)
+class Domain:
+    """One catalog: its gettext domain, the folder whose Python files it translates (less
+    ``exclude``, relative to it), and its .po / .mo."""
+
+    def __init__(self, name: str, source: Path, locale: Path, exclude: tuple[str, ...] = ()):
+        self.name, self.source, self.exclude = name, source, exclude
+        self.po = locale / LANGUAGE / "LC_MESSAGES" / f"{name}.po"
+        self.mo = self.po.with_suffix(".mo")
+
+
+MAIN = Domain("cnncourse", PACKAGE, PACKAGE / "locale", exclude=("checks/hidden/**.py",))
+GRADER = Domain("cnncourse_grader", HIDDEN, HIDDEN / "locale")
+DOMAINS = (MAIN, GRADER)
+
+
+def extract(domain: Domain = MAIN) -> Catalog:
+    """The marked messages of ``domain``'s files, as a template catalog (no translations)."""
+    template = Catalog(project="cnncourse", fuzzy=False)
+    method_map = [(pattern, "ignore") for pattern in domain.exclude] + [("**.py", "python")]
+    prefix = domain.source.relative_to(ROOT).as_posix()
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(PACKAGE), method_map=[("**.py", "python")], keywords=DEFAULT_KEYWORDS,
+            str(domain.source), method_map=method_map, keywords=DEFAULT_KEYWORDS,
             comment_tags=COMMENT_TAGS, strip_comment_tags=True):
-        template.add(message, None, [(f"cnncourse/{filename}", lineno)],
+        template.add(message, None, [(f"{prefix}/{filename}", lineno)],
                      auto_comments=comments, context=context)
     return template
 
 
-def read(path: Path = PO) -> Catalog:
-    with open(path, "rb") as f:
-        return read_po(f, locale=LANGUAGE, domain=DOMAIN)
+def read(domain: Domain = MAIN) -> Catalog:
+    with open(domain.po, "rb") as f:
+        return read_po(f, locale=LANGUAGE, domain=domain.name)
 
 
 def po_bytes(catalog: Catalog) -> bytes:
@@ -78,11 +100,10 @@ def fields(text: str) -> list[str]:
     return sorted(FIELD.findall(text))
 
 
-def problems(catalog: Catalog, template: Catalog | None = None) -> list[str]:
-    """What keeps ``catalog`` from being complete against ``template`` (default: a fresh
-    extraction): messages missing from it or no longer in the code, untranslated, fuzzy, or
-    whose translation's fields differ from the message's. Empty when complete."""
-    template = extract() if template is None else template
+def problems(catalog: Catalog, template: Catalog) -> list[str]:
+    """What keeps ``catalog`` from being complete against ``template`` (a fresh extraction):
+    messages missing from it or no longer in the code, untranslated, fuzzy, or whose
+    translation's fields differ from the message's. Empty when complete."""
     found = []
     wanted = {m.id for m in template if m.id}
     have = {m.id for m in catalog if m.id}
@@ -109,31 +130,44 @@ def problems(catalog: Catalog, template: Catalog | None = None) -> list[str]:
 
 
 def update() -> int:
-    template = extract()
-    catalog = read() if PO.exists() else Catalog(locale=LANGUAGE, domain=DOMAIN, project=DOMAIN)
-    created = catalog.creation_date
-    catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
-    catalog.creation_date = created  # the header changes only when a translator edits it
-    catalog.obsolete.clear()  # messages the code no longer has are dropped
-    PO.parent.mkdir(parents=True, exist_ok=True)
-    PO.write_bytes(po_bytes(catalog))
-    return report(catalog, template)
+    """Merge the fresh extraction into each .po (kept, fuzzy, new, dropped); report."""
+    for domain in DOMAINS:
+        template = extract(domain)
+        if domain.po.exists():
+            catalog = read(domain)
+        else:
+            catalog = Catalog(locale=LANGUAGE, domain=domain.name, project="cnncourse")
+        created = catalog.creation_date
+        catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
+        catalog.creation_date = created  # the header changes only when a translator edits it
+        catalog.obsolete.clear()  # messages the code no longer has are dropped
+        domain.po.parent.mkdir(parents=True, exist_ok=True)
+        domain.po.write_bytes(po_bytes(catalog))
+        _report(domain, catalog, template)
+    return 0
 
 
-def report(catalog: Catalog | None = None, template: Catalog | None = None) -> int:
-    catalog = read() if catalog is None else catalog
+def _report(domain: Domain, catalog: Catalog, template: Catalog) -> list[str]:
     found = problems(catalog, template)
     total = sum(1 for m in catalog if m.id)
-    print(f"{PO.relative_to(ROOT)}: {total} messages, {len(found)} to do")
+    print(f"{domain.po.relative_to(ROOT)}: {total} messages, {len(found)} to do")
     for line in found:
         print("  " + line)
+    return found
+
+
+def report() -> int:
+    """What needs translating; exit status 1 when anything does."""
+    found = [line for domain in DOMAINS for line in _report(domain, read(domain), extract(domain))]
     return 1 if found else 0
 
 
 def compile_mo() -> int:
-    catalog = read()
-    MO.write_bytes(mo_bytes(catalog))
-    print(f"wrote {MO.relative_to(ROOT)} ({sum(1 for m in catalog if m.id and m.string)} messages)")
+    for domain in DOMAINS:
+        catalog = read(domain)
+        domain.mo.write_bytes(mo_bytes(catalog))
+        print(f"wrote {domain.mo.relative_to(ROOT)} "
+              f"({sum(1 for m in catalog if m.id and m.string)} messages)")
     return 0
 
 
