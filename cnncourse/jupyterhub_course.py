@@ -21,9 +21,12 @@ What :func:`setup` makes (README, "The course on JupyterHub"):
 
 Submissions: nbgrader's own submit leaves a submission world-readable (0644 files in a 0777
 folder), hidden only by a random name in ``inbound`` (which students cannot list). The
-students' configuration uses :class:`PrivateSubmit` instead: the same submission, then
-readable by its student and by the group of ``inbound`` (set-group-ID, the instructor's
-group) only.
+students' configuration (hub/roles/student/nbgrader_config.py) submits with ``PrivateSubmit``
+instead: the same submission, then readable by its student and by the group of ``inbound``
+(set-group-ID, the instructor's group) only.
+
+Only the standard library here: this module is no part of what students need, and imports
+nothing the students' wheel does not declare.
 """
 
 from __future__ import annotations
@@ -47,8 +50,6 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nbgrader.exchange.default.submit import ExchangeSubmit
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HUB_DIR = REPO_ROOT / "hub"
 BIN = Path(sys.executable).parent
@@ -56,31 +57,6 @@ COURSE_ID = "cnn-course"
 INSTRUCTORS = "cnn-course-instructors"
 STUDENTS = "cnn-course-students"
 COURSE_FOLDER = "cnn-course"
-
-
-class PrivateSubmit(ExchangeSubmit):
-    """nbgrader's submit, then the submission readable only by its student (owner) and the
-    group of ``inbound`` (files 0640, folders 0770: the instructor reads and removes it).
-
-    ``inbound`` is set-group-ID, so what is created in it belongs to the instructor's group;
-    but nbgrader's copy gives the submission's folder the mode of the student's folder
-    (``copystat``), which drops that bit before nbgrader writes ``timestamp.txt`` into it, and a
-    student cannot give a file to a group she is not in. So the submission is copied once
-    more, contents only, into a new folder of ``inbound`` (every file created there gets the
-    group), which then replaces nbgrader's."""
-
-    def copy_files(self):
-        super().copy_files()
-        dest = os.path.join(self.inbound_path, self.assignment_filename)
-        # not matched by collect's "<student>+<assignment>+*" while it exists
-        fresh = os.path.join(self.inbound_path, ".private-" + self.assignment_filename)
-        shutil.copytree(dest, fresh, copy_function=shutil.copyfile)
-        shutil.rmtree(dest)
-        os.rename(fresh, dest)
-        for folder, _, files in os.walk(dest):
-            os.chmod(folder, 0o770)
-            for name in files:
-                os.chmod(os.path.join(folder, name), 0o640)
 
 
 @dataclass
@@ -261,7 +237,7 @@ def hub_environment(course: HubCourse, service_token: str | None = None) -> dict
     return env
 
 
-def wait_for_hub(url: str, proc: subprocess.Popen | None = None, timeout: float = 60) -> None:
+def wait_for_hub(url: str, proc: subprocess.Popen | None = None, timeout: float = 120) -> None:
     """Wait until the hub answers ``/hub/api`` through its proxy."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -129,8 +129,10 @@ class Hub:
 
     def formgrader(self, action: str) -> dict:
         status, data = self.user(self.teacher, "POST", f"/formgrader/api/{action}")
-        assert status == 200 and isinstance(data, dict) and data.get("success"), \
-            f"{action}: {status}\n" + (data.get("error") or data.get("log") or "" if isinstance(data, dict) else data)
+        if not isinstance(data, dict):
+            data = {"error": data}
+        assert status == 200 and data.get("success"), \
+            f"{action}: {status}\n{data.get('error') or data.get('log')}"
         return data
 
 
@@ -191,8 +193,8 @@ def test_each_role_sees_its_own_tools(servers):
         labext = hub.as_user(name, str(BIN / "jupyter"), "labextension", "list")
         listing = labext.stdout + labext.stderr
         assert labext.returncode == 0 and "@jupyter/nbgrader v" in listing, listing
-        listed = listing.split("Disabled extensions:")[1].split() if "Disabled extensions:" in listing else []
-        assert foreign <= set(listed) and not own & set(listed), (name, listing)
+        listed = set(listing.partition("Disabled extensions:")[2].split())
+        assert foreign <= listed and not own & listed, (name, listing)
     # the server extensions answer for their role only
     assert hub.user(hub.teacher, "GET", "/formgrader/api/status")[0] == 200
     assert hub.user(hub.ann, "GET", "/formgrader/api/status")[0] == 404
@@ -221,7 +223,7 @@ def nbgrader_menu(page) -> set[str]:
 
 
 def sidebar_titles(page) -> set[str]:
-    return {t or "" for t in (e.get_attribute("title") for e in page.locator(".lm-TabBar-tab").all())}
+    return {e.get_attribute("title") or "" for e in page.locator(".lm-TabBar-tab").all()}
 
 
 def test_the_whole_cycle(servers, browser):
@@ -273,8 +275,9 @@ def test_the_whole_cycle(servers, browser):
     # B also looks for the instructor's course folder, which the instructor's own processes
     # can read: from the sandbox it is not there
     course_root = hub.course.course_root(hub.teacher)
+    solutions = str(course_root / "solutions")
     answers[hub.ben].cells.append(nbformat.v4.new_code_cell(
-        f"import os\nprint('course folder seen:', os.path.exists({str(course_root / 'solutions')!r}))"))
+        f"import os\nprint('course folder seen:', os.path.exists({solutions!r}))"))
     for name, nb in answers.items():
         status, data = hub.user(name, "PUT", f"/api/contents/{A1}/{A1}.ipynb",
                                 {"type": "notebook", "format": "json", "content": nb})
@@ -284,7 +287,8 @@ def test_the_whole_cycle(servers, browser):
     page.locator("#refresh_assignments_list").click()
     page.locator("#fetched_assignments_list .list_item", has_text=A1).first \
         .get_by_role("button", name="Submit").click()
-    page.locator("#submitted_assignments_list .list_item", has_text=A1).first.wait_for(timeout=60_000)
+    submitted = page.locator("#submitted_assignments_list .list_item", has_text=A1).first
+    submitted.wait_for(timeout=60_000)
     status, listing = hub.user(hub.ben, "POST", "/assignments/submit",
                                {"course_id": COURSE_ID, "assignment_id": A1})
     assert status == 200 and "value" in listing, listing
@@ -316,15 +320,16 @@ def test_the_whole_cycle(servers, browser):
                                {"course_id": COURSE_ID, "assignment_id": A1})
     assert status == 200, listing
     page.locator("#refresh_assignments_list").click()
-    submitted = page.locator("#submitted_assignments_list .list_item", has_text=A1).first
     submitted.get_by_role("button", name="Fetch Feedback").click()
     # "(view feedback)" opens the feedback's folder in the file browser; the page opens in
     # JupyterLab's HTML viewer, as a student would open it
-    page.locator("#submitted_assignments_list a", has_text="view feedback").first.click(timeout=60_000)
+    view = page.locator("#submitted_assignments_list a", has_text="view feedback").first
+    view.click(timeout=60_000)
     page_file = page.locator(".jp-DirListing-item", has_text=f"{A1}.html")
     page_file.dblclick(timeout=30_000)
     heading = page.frame_locator(".jp-HTMLViewer iframe").locator("h4", has_text="Score:").first
-    assert re.search(rf"\(Score: {expected[hub.ann]:.1f} / {total:.1f}\)", heading.inner_text(timeout=30_000))
+    shown = heading.inner_text(timeout=30_000)
+    assert re.search(rf"\(Score: {expected[hub.ann]:.1f} / {total:.1f}\)", shown), shown
     context.close()
     for name in (hub.ann, hub.ben):
         home = Path(f"~{name}").expanduser()
@@ -350,15 +355,17 @@ def test_students_cannot_read_each_other_or_the_instructor(servers):
     ben_submission = ben_submissions[-1] / f"{A1}.ipynb"
     teacher_course = hub.course.course_root(hub.teacher)
     ben_home = Path(f"~{hub.ben}").expanduser()
-    private = {
+    cache = ben_home / ".local" / "share" / "jupyter" / "nbgrader_cache" / COURSE_ID
+    collected = teacher_course / "autograder" / "submitted" / hub.ben / A1 / f"{A1}.ipynb"
+    private = {  # what: (path, who may read it)
         "B's submission in the exchange": (ben_submission, (hub.ben, hub.teacher)),
         "B's notebook": (ben_home / A1 / f"{A1}.ipynb", (hub.ben,)),
-        "B's copy of the submission": (next(ben_home.glob(f".local/share/jupyter/nbgrader_cache/{COURSE_ID}/*/{A1}.ipynb")),
-                                       (hub.ben,)),
-        "the instructor's solutions": (teacher_course / "solutions" / A1 / f"{A1}.ipynb", (hub.teacher,)),
-        "the instructor's gradebook": (teacher_course / "autograder" / "gradebook.db", (hub.teacher,)),
-        "B's collected submission": (teacher_course / "autograder" / "submitted" / hub.ben / A1 / f"{A1}.ipynb",
-                                     (hub.teacher,)),
+        "B's copy of the submission": (next(cache.glob(f"*/{A1}.ipynb")), (hub.ben,)),
+        "the instructor's solutions": (teacher_course / "solutions" / A1 / f"{A1}.ipynb",
+                                       (hub.teacher,)),
+        "the instructor's gradebook": (teacher_course / "autograder" / "gradebook.db",
+                                       (hub.teacher,)),
+        "B's collected submission": (collected, (hub.teacher,)),
     }
     for what, (path, owners) in private.items():
         assert path.is_file(), (what, path)
