@@ -236,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
                             "ADDRESS (tcp://HOST:PORT); they need the course root, the venv "
                             "and the gradebook at the same paths (README)")
     args = parser.parse_args(argv)
+    if args.dask or args.scheduler:
+        # Terminated: leave through SystemExit, so that the local cluster closes (its workers
+        # stop their warm servers) and a real cluster's workers are told the run is over.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     from cnncourse.sandbox import SandboxUnavailable
     try:
         records = autograde(args.assignment, args.jobs, args.force, args.student,

@@ -85,6 +85,11 @@ def course_env() -> dict[str, str]:
 @contextmanager
 def _client(jobs: int, scheduler: str | None, echo):
     if scheduler:
+        if not os.environ.get("CNNCOURSE_DB_URL"):
+            echo("WARNING: the gradebook is the SQLite file in the course root (CNNCOURSE_DB_URL "
+                 "is not set): workers on other machines reach it only over a shared file "
+                 "system, where SQLite's locking is not reliable; use a PostgreSQL server "
+                 "(README, \"Gradebook in PostgreSQL\")")
         with Client(scheduler) as client:
             n = len(client.scheduler_info(n_workers=-1)["workers"])
             echo(f"Dask: scheduler {scheduler}, {n} worker(s) now")

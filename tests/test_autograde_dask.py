@@ -10,8 +10,8 @@ that nbgrader's own serial run gives that notebook, the markers are written, the
 worker's submission was graded again by another worker, and the killed worker left no
 warm-server spool or cgroup behind. A second run grades nothing; after an interruption
 (three results lost) a run on an existing cluster (``--scheduler``, a cluster this test
-starts, whose workers do not have the course's environment) grades just those three, with
-the same grades, and its workers stop their warm servers when the run ends.
+starts, one worker, which does not have the course's environment) grades just those three,
+with the same grades, and the worker stops its warm server when the run ends.
 
 Cost: a grade depends only on the notebook, so the serial run grades each *distinct*
 submission once (4 notebooks, not 100); the 100 copies all go through Dask. About
@@ -198,7 +198,7 @@ def test_an_interrupted_run_resumes_on_an_existing_cluster(dask_run, serial):
     for student in lost:  # their results never came back
         (course.root / "autograder" / "runs" / A1 / f"{student}.json").unlink()
         shutil.rmtree(course.root / "autograder" / "autograded" / student)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as client:
         resumed = run_wrapper(course, "--scheduler", cluster.scheduler_address)
 
@@ -208,8 +208,8 @@ def test_an_interrupted_run_resumes_on_an_existing_cluster(dask_run, serial):
         left = client.run(warm_servers)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"{N - 3} already graded, 3 to grade" in resumed.stdout
-    assert f"scheduler {cluster.scheduler_address}, 2 worker(s)" in resumed.stdout
+    assert f"scheduler {cluster.scheduler_address}, 1 worker(s)" in resumed.stdout
     assert sorted(line.split()[1].rstrip(":") for line in resumed.stdout.splitlines()
                   if line.startswith("[") and line.split()[2] == "ok") == lost
     assert course.export() == scores
-    assert set(left.values()) == {0}, left  # the run's end stopped the workers' servers
+    assert set(left.values()) == {0}, left  # the run's end stopped the worker's server
