@@ -118,10 +118,9 @@ def results(tasks: list[tuple[str, str, int]], config_dir: str, jobs: int,
                                      pure=False): task for task in tasks}
             for future in as_completed(futures):
                 task = futures[future]
-                if future.status == "finished":
+                try:
                     record = future.result()
-                else:
-                    exc = future.exception()
+                except Exception as exc:  # noqa: BLE001 - KilledWorker, cancelled, raised
                     record = {"student": task[1], "success": False, "seconds": 0.0,
                               "cause": f"the Dask task failed ({type(exc).__name__}: {exc}); "
                                        f"the next run grades it again",

@@ -11,7 +11,8 @@ worker's submission was graded again by another worker, and the killed worker le
 warm-server spool or cgroup behind. A second run grades nothing; after an interruption
 (three results lost) a run on an existing cluster (``--scheduler``, a cluster this test
 starts, one worker, which does not have the course's environment) grades just those three,
-with the same grades, and the worker stops its warm server when the run ends.
+with the same grades, and the worker stops its warm server when the run ends. Workers
+that cannot reach the course report each submission NOT GRADED and write no marker.
 
 Cost: a grade depends only on the notebook, so the serial run grades each *distinct*
 submission once (4 notebooks, not 100); the 100 copies all go through Dask. About
@@ -213,3 +214,30 @@ def test_an_interrupted_run_resumes_on_an_existing_cluster(dask_run, serial):
                   if line.startswith("[") and line.split()[2] == "ok") == lost
     assert course.export() == scores
     assert set(left.values()) == {0}, left  # the run's end stopped the worker's server
+
+
+def test_a_task_that_fails_gets_no_marker_and_is_graded_by_the_next_run(tmp_path, monkeypatch):
+    """Workers that cannot reach the course (its nbgrader_config.py not at the driver's path,
+    as on a machine without the shared folder): each submission is reported NOT GRADED with
+    the reason and gets no marker, so the next run tries it again."""
+    from distributed import Client, LocalCluster
+
+    from cnncourse.autograde import autograde
+
+    course = Course(tmp_path, [A1])
+    course.submit("alice", A1, solved_notebook(A1))
+    monkeypatch.setenv("CNNCOURSE_COURSE_ROOT", str(course.root))
+    monkeypatch.delenv("CNNCOURSE_DB_URL", raising=False)
+    said = []
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster):
+        records = autograde(A1, scheduler=cluster.scheduler_address, echo=said.append,
+                            config_dir=tmp_path / "not-shared")
+        again = autograde(A1, scheduler=cluster.scheduler_address, echo=said.append,
+                          config_dir=tmp_path / "not-shared")
+    assert not records["alice"]["success"]
+    assert "FileNotFoundError" in records["alice"]["cause"] and "not-shared" in records["alice"]["cause"]
+    assert any(line.startswith("[1/1] alice: NOT GRADED: the Dask task failed") for line in said)
+    assert not (course.root / "autograder" / "runs" / A1 / "alice.json").exists()
+    assert sum("0 already graded, 1 to grade" in line for line in said) == 2, said  # both runs
+    assert not again["alice"].get("skipped") and not again["alice"]["success"]
