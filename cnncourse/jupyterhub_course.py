@@ -317,8 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python hub/start.py",
         description="Set up the course's JupyterHub (users, exchange, the instructor's course "
                     "folder) and run it until interrupted. As root.")
-    parser.add_argument("--instructor", action="append", required=True,
-                        help="an instructor's user name (created if missing); repeatable")
+    parser.add_argument("--instructor", required=True,
+                        help="the instructor's user name (created if missing)")
     parser.add_argument("--students", required=True,
                         help="students' user names, comma-separated (created if missing)")
     parser.add_argument("--state", default="/srv/cnn-course-hub",
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ip", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
-    course = HubCourse(state=Path(args.state), instructors=args.instructor,
+    course = HubCourse(state=Path(args.state), instructors=[args.instructor],
                        students=[s for s in args.students.split(",") if s],
                        ip=args.ip, port=args.port, hub_port=free_port(),
                        proxy_api_port=free_port())

@@ -14,7 +14,8 @@ whole cycle as those users:
    server); student A, logged in with her password in Chromium, fetches it in the
    Assignments tab; student B fetches through the same server extension's REST API; each
    writes a solution (the contents API: A the reference solution, B one that ignores the
-   dilation) and submits (A with the tab's Submit button);
+   dilation); A validates hers (nbgrader's Validate runs it in her own kernel: every test
+   cell passes); each submits (A with the tab's Submit button);
 3. the instructor collects, autogrades each submission (in the course's sandbox, as the
    instructor: a user namespace; B's extra cell, which looks for the instructor's course
    folder, does not find it), generates and releases feedback; each student fetches the
@@ -149,9 +150,9 @@ def hub():
     try:
         setup(course)
         token = secrets.token_hex(24)
-        log = open(state / "hub.log", "w")
-        proc = subprocess.Popen(hub_command(course), env=hub_environment(course, token),
-                                cwd=state, stdout=log, stderr=subprocess.STDOUT)
+        with open(state / "hub.log", "w") as log:
+            proc = subprocess.Popen(hub_command(course), env=hub_environment(course, token),
+                                    cwd=state, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{course.port}"
         wait_for_hub(url, proc)
         print(f"\nhub up in {time.perf_counter() - started:.1f} s")
@@ -203,13 +204,17 @@ def test_each_role_sees_its_own_tools(servers):
 
 
 def log_in(browser, hub: Hub, name: str):
-    """A new browser context logged in to the hub as NAME with NAME's password, on its lab."""
+    """A new browser context logged in to the hub as NAME with NAME's password, on its lab
+    (after a try with a wrong password, which the hub refuses)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", hub.course.passwords[name])
-    page.click("#login_submit")
+    for password in ("not-" + hub.course.passwords[name], hub.course.passwords[name]):
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("#username_input", name)
+        page.fill("#password_input", password)
+        page.click("#login_submit")
+        if password.startswith("not-"):
+            page.get_by_text("Invalid username or password").wait_for(timeout=30_000)
     page.wait_for_url(f"**/user/{name}/lab**", timeout=60_000)
     page.wait_for_selector(".lm-MenuBar-itemLabel >> text=Nbgrader", timeout=60_000)
     return context, page
@@ -282,6 +287,11 @@ def test_the_whole_cycle(servers, browser):
         status, data = hub.user(name, "PUT", f"/api/contents/{A1}/{A1}.ipynb",
                                 {"type": "notebook", "format": "json", "content": nb})
         assert status == 200, data
+
+    # A validates hers first (nbgrader's Validate: her kernel, the course's venv and checks)
+    status, result = hub.user(hub.ann, "POST", "/assignments/validate", {"path": f"{A1}/{A1}.ipynb"})
+    assert status == 200 and result["success"] and result["value"] == {}, result
+    timings["validate"] = time.perf_counter() - t0
 
     # -- and submits: A with the tab's Submit button, B through the REST API -------------
     page.locator("#refresh_assignments_list").click()
