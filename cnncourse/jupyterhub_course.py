@@ -8,8 +8,8 @@ What :func:`setup` makes (README, "The course on JupyterHub"):
 
 - two groups, ``cnn-course-instructors`` and ``cnn-course-students``, and the users (``useradd``,
   a private home of mode 0700, a password for the hub's PAM login);
-- the state folder (``course.json``: users, ports, exchange; the hub's database, cookie
-  secret and proxy pid file);
+- the state folder: ``course.json`` (users, ports, exchange), which the hub's configuration
+  reads, and ``hub/`` (mode 0700: the hub's database, cookie secret and proxy pid file);
 - nbgrader's exchange: the root ``<state>/exchange`` with the mode nbgrader requires (0777;
   here with the sticky bit, as /tmp, so no student can remove or replace what another user
   made), and the course's folder in it, ``cnn-course/`` with ``outbound`` (0755),
@@ -77,6 +77,11 @@ class HubCourse:
     def __post_init__(self):
         self.state = Path(self.state)
         self.exchange = Path(self.exchange) if self.exchange else self.state / "exchange"
+
+    @property
+    def private(self) -> Path:
+        """The hub's own files, root's only."""
+        return self.state / "hub"
 
     @property
     def users(self) -> list[str]:
@@ -149,7 +154,7 @@ def opening_script(course: HubCourse) -> str | None:
     if not closed:
         return None
     q = shlex.quote
-    keep_root = course.state / "mounts"
+    keep_root = course.private / "mounts"
     lines = ["set -e"]
     for i, folder in enumerate(closed):
         children = sorted({p.relative_to(folder).parts[0] for p in needed if folder in p.parents})
@@ -192,6 +197,8 @@ def setup(course: HubCourse) -> HubCourse:
 
     course.state.mkdir(parents=True, exist_ok=True)
     os.chmod(course.state, 0o755)
+    course.private.mkdir(exist_ok=True)
+    os.chmod(course.private, 0o700)  # the hub's database, cookie secret, proxy pid file
     # nbgrader's exchange: the root must be 0777 (ExchangeReleaseAssignment.ensure_root); the
     # sticky bit (which nbgrader's check ignores) keeps each user's entries their own.
     course.exchange.mkdir(parents=True, exist_ok=True)
@@ -287,7 +294,7 @@ def stop_hub(course: HubCourse, proc: subprocess.Popen, timeout: float = 20,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    pid_file = course.state / "jupyterhub-proxy.pid"
+    pid_file = course.private / "jupyterhub-proxy.pid"
     if pid_file.exists():
         try:
             _kill([int(pid_file.read_text().strip())])
@@ -335,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"new user {name}: password {password}")
     print(f"JupyterHub of the course on http://{course.ip}:{course.port}/ (Ctrl-C stops it)",
           flush=True)
-    proc = subprocess.Popen(hub_command(course), env=hub_environment(course), cwd=course.state)
+    proc = subprocess.Popen(hub_command(course), env=hub_environment(course), cwd=course.private)
     try:
         return proc.wait()
     except KeyboardInterrupt:

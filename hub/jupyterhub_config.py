@@ -39,12 +39,13 @@ ROLES = {"cnn-course-instructors": "instructor", "cnn-course-students": "student
 c.JupyterHub.bind_url = f"http://{course['ip']}:{course['port']}"
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = course["hub_port"]
-c.JupyterHub.db_url = "sqlite:///" + os.path.join(STATE, "jupyterhub.sqlite")
-c.JupyterHub.cookie_secret_file = os.path.join(STATE, "jupyterhub_cookie_secret")
+PRIVATE = os.path.join(STATE, "hub")  # mode 0700: the hub's database, secret, proxy pid
+c.JupyterHub.db_url = "sqlite:///" + os.path.join(PRIVATE, "jupyterhub.sqlite")
+c.JupyterHub.cookie_secret_file = os.path.join(PRIVATE, "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.command = [os.path.join(REPO, "node_modules", ".bin",
                                                 "configurable-http-proxy")]
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{course['proxy_api_port']}"
-c.ConfigurableHTTPProxy.pid_file = os.path.join(STATE, "jupyterhub-proxy.pid")
+c.ConfigurableHTTPProxy.pid_file = os.path.join(PRIVATE, "jupyterhub-proxy.pid")
 # The hub stops its proxy and the users' servers when it stops.
 c.JupyterHub.cleanup_proxy = True
 c.JupyterHub.cleanup_servers = True

@@ -150,9 +150,9 @@ def hub():
     try:
         setup(course)
         token = secrets.token_hex(24)
-        with open(state / "hub.log", "w") as log:
+        with open(course.private / "hub.log", "w") as log:
             proc = subprocess.Popen(hub_command(course), env=hub_environment(course, token),
-                                    cwd=state, stdout=log, stderr=subprocess.STDOUT)
+                                    cwd=course.private, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{course.port}"
         wait_for_hub(url, proc)
         print(f"\nhub up in {time.perf_counter() - started:.1f} s")
@@ -161,7 +161,7 @@ def hub():
         if proc is not None:
             stop_hub(course, proc, kill_users=True)
             print("hub log (last lines):\n" + "\n".join(
-                (state / "hub.log").read_text(errors="replace").splitlines()[-60:]))
+                (course.private / "hub.log").read_text(errors="replace").splitlines()[-60:]))
         teardown(course)
 
 
@@ -376,6 +376,7 @@ def test_students_cannot_read_each_other_or_the_instructor(servers):
         "the instructor's gradebook": (teacher_course / "autograder" / "gradebook.db",
                                        (hub.teacher,)),
         "B's collected submission": (collected, (hub.teacher,)),
+        "the hub's database": (hub.course.private / "jupyterhub.sqlite", ()),
     }
     for what, (path, owners) in private.items():
         assert path.is_file(), (what, path)
