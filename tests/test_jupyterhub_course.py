@@ -21,9 +21,10 @@ whole cycle as those users:
    folder, does not find it), generates and releases feedback; each student fetches the
    feedback (A in the tab) and the feedback page shows the score of the gradebook: A all
    points, B all but the parts the mistake fails, computed from the notebook's points;
-4. isolation, as student A (runuser): B's submission in the exchange, B's home and the
-   instructor's course folder (solutions, gradebook, collected submissions) cannot be read
-   -- while B and the instructor can read what is theirs; A's token does not open B's server.
+4. isolation, as student A (runuser): B's submission in the exchange, B's home, the
+   instructor's course folder (solutions, gradebook, collected submissions) and the hub's
+   database cannot be read, nor the exchange's inbound listed -- while B and the instructor
+   can read what is theirs; A's token opens neither B's nor the instructor's server.
 
 The hub stops at the end (and on failure): its proxy, the servers, every process of the
 three users; the users, their homes and groups and the state folder are removed.
