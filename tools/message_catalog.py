@@ -137,6 +137,9 @@ def update() -> int:
             catalog = read(domain)
         else:
             catalog = Catalog(locale=LANGUAGE, domain=domain.name, project="cnncourse")
+        catalog.header_comment = (f"# Russian translations of the course's messages to students "
+                                  f"({domain.source.relative_to(ROOT).as_posix()}/).")
+        catalog.fuzzy = False
         created = catalog.creation_date
         catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
         catalog.creation_date = created  # the header changes only when a translator edits it
