@@ -142,21 +142,27 @@ def needed_paths() -> list[Path]:
     return [REPO_ROOT.resolve(), Path(sys.base_prefix).resolve()]
 
 
-def opening_script(course: HubCourse) -> str | None:
-    """A shell script that, in the hub's own mount namespace, makes the folders above
-    :func:`needed_paths` passable for the users without changing them: each closed folder
-    (e.g. /root, when the venv was made from a Python under /root/.pyenv) is covered by an
-    empty tmpfs of mode 0755 in which only the needed entries are bound back. Other users
-    see nothing else of it; outside the namespace nothing changes. None when nothing is
-    closed."""
+#: What of the repository no server on the hub sees: the instructor grades in ~/cnn-course,
+#: so the sources with the solutions and hidden tests, the repository's own gradebook and
+#: submissions, the plain-loop solutions of the tests and git's history stay out of reach of
+#: every process the hub starts (README, "The course on JupyterHub", for what remains).
+HIDDEN_IN_HUB = ("solutions", "autograder", "tests", ".git")
+
+
+def namespace_script(course: HubCourse) -> str:
+    """The shell script that prepares the hub's own mount namespace (shared by its proxy and
+    every user's server) before it runs JupyterHub; outside it nothing changes.
+
+    - Folders above :func:`needed_paths` that other users cannot pass (e.g. /root, when the
+      venv was made from a Python under /root/.pyenv) are each covered by an empty tmpfs of
+      mode 0755 in which only the needed entries are bound back;
+    - the repository's :data:`HIDDEN_IN_HUB` folders are covered by empty tmpfs of mode 0700,
+      root's."""
     needed = needed_paths()
-    closed = closed_folders(needed)
-    if not closed:
-        return None
     q = shlex.quote
     keep_root = course.private / "mounts"
     lines = ["set -e"]
-    for i, folder in enumerate(closed):
+    for i, folder in enumerate(closed_folders(needed)):
         children = sorted({p.relative_to(folder).parts[0] for p in needed if folder in p.parents})
         keeps = []
         for j, child in enumerate(children):
@@ -167,6 +173,10 @@ def opening_script(course: HubCourse) -> str | None:
         lines.append(f"mount -t tmpfs -o mode=0755,size=64k cnn-course-hub {q(str(folder))}")
         for target, keep in keeps:
             lines.append(f"mkdir {q(str(target))} && mount --move {q(str(keep))} {q(str(target))}")
+    for name in HIDDEN_IN_HUB:
+        if (REPO_ROOT / name).is_dir():
+            lines.append(f"mount -t tmpfs -o mode=0700,size=4k,ro cnn-course-hub "
+                         f"{q(str(REPO_ROOT.resolve() / name))}")
     lines.append('exec "$@"')
     return "\n".join(lines)
 
@@ -176,7 +186,8 @@ def setup(course: HubCourse) -> HubCourse:
     instructor's course folder; write ``course.json``. Users that exist keep their password;
     new ones get a random one, returned in ``course.passwords`` unless one was given there."""
     if os.geteuid() != 0:
-        raise PermissionError("the hub's set-up creates users and spawns their servers: run it as root")
+        raise PermissionError("the hub's set-up creates users and spawns their servers: "
+                              "run it as root")
     for path in (REPO_ROOT, REPO_ROOT / ".venv", REPO_ROOT / "hub"):
         if os.stat(path).st_mode & 0o005 != 0o005:
             raise PermissionError(f"{path} must be readable by every user (o+rx): the users' "
@@ -223,14 +234,11 @@ def setup(course: HubCourse) -> HubCourse:
 
 
 def hub_command(course: HubCourse) -> list[str]:
-    """JupyterHub with the course's configuration; in a mount namespace of its own (which its
-    proxy and the users' servers share) when folders above the venv or the repository are
-    closed to other users (:func:`opening_script`)."""
+    """JupyterHub with the course's configuration, in a mount namespace of its own, which its
+    proxy and the users' servers share (:func:`namespace_script`)."""
     hub = [str(BIN / "jupyterhub"), "-f", str(HUB_DIR / "jupyterhub_config.py")]
-    script = opening_script(course)
-    if script is None:
-        return hub
-    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", *hub]
+    return ["unshare", "--mount", "--propagation", "private", "--",
+            "sh", "-c", namespace_script(course), "sh", *hub]
 
 
 def hub_environment(course: HubCourse, service_token: str | None = None) -> dict:

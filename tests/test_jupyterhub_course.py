@@ -24,7 +24,8 @@ whole cycle as those users:
 4. isolation, as student A (runuser): B's submission in the exchange, B's home, the
    instructor's course folder (solutions, gradebook, collected submissions) and the hub's
    database cannot be read, nor the exchange's inbound listed -- while B and the instructor
-   can read what is theirs; A's token opens neither B's nor the instructor's server.
+   can read what is theirs; on the hub, the repository's solutions/ and tests/ cannot be read
+   either; A's token opens neither B's nor the instructor's server.
 
 The hub stops at the end (and on failure): its proxy, the servers, every process of the
 three users; the users, their homes and groups and the state folder are removed.
@@ -54,7 +55,7 @@ from nbgrader.api import Gradebook
 from cnncourse.jupyterhub_course import (COURSE_ID, HubCourse, free_port, hub_command,
                                          hub_environment, setup, stop_hub, teardown,
                                          wait_for_hub)
-from cnncourse.nbgrader_course import solved_notebook
+from cnncourse.nbgrader_course import REPO_ROOT, solved_notebook
 from test_instructor_fresh_clone import points
 from test_nbgrader_assignments import MISTAKES
 
@@ -290,7 +291,8 @@ def test_the_whole_cycle(servers, browser):
         assert status == 200, data
 
     # A validates hers first (nbgrader's Validate: her kernel, the course's venv and checks)
-    status, result = hub.user(hub.ann, "POST", "/assignments/validate", {"path": f"{A1}/{A1}.ipynb"})
+    status, result = hub.user(hub.ann, "POST", "/assignments/validate",
+                              {"path": f"{A1}/{A1}.ipynb"})
     assert status == 200 and result["success"] and result["value"] == {}, result
     timings["validate"] = time.perf_counter() - t0
 
@@ -391,6 +393,12 @@ def test_students_cannot_read_each_other_or_the_instructor(servers):
     listing = subprocess.run(["runuser", "-u", hub.ann, "--", "ls", str(inbound)],
                              capture_output=True, text=True)
     assert listing.returncode != 0 and "Permission denied" in listing.stderr
+    # on the hub (its servers, terminals, kernels) the repository's sources are out of reach too
+    for hidden in (REPO_ROOT / "solutions" / A1 / f"{A1}.ipynb",
+                   REPO_ROOT / "tests" / "slow_solutions.py"):
+        assert hidden.is_file()
+        denied = hub.as_user(hub.ann, "cat", str(hidden))
+        assert denied.returncode != 0 and "Permission denied" in denied.stderr, (hidden, denied)
     # through the hub: A's token does not open B's or the instructor's server
     for other in (hub.ben, hub.teacher):
         status, _ = hub.user(other, "GET", "/api/contents", token=hub.tokens[hub.ann])
