@@ -19,6 +19,11 @@ What :func:`setup` makes (README, "The course on JupyterHub"):
   source) and ``autograder/``, owned by the instructor; the repository's
   ``nbgrader_config.py`` applies to it (``CNNCOURSE_COURSE_ROOT``, set by the hub).
 
+JupyterHub runs in a mount namespace of its own (:func:`hub_command`, :func:`namespace_script`),
+shared by its proxy and the users' servers, terminals and kernels: there the repository's
+sources, tests, own gradebook and history are empty root-only folders, and folders above the
+venv's Python that other users cannot pass (e.g. /root) show just what the servers need.
+
 Submissions: nbgrader's own submit leaves a submission world-readable (0644 files in a 0777
 folder), hidden only by a random name in ``inbound`` (which students cannot list). The
 students' configuration (hub/roles/student/nbgrader_config.py) submits with ``PrivateSubmit``
