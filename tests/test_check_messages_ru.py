@@ -4,7 +4,7 @@
   extracted from cnncourse/ now (babel, tools/message_catalog.py) are exactly its messages,
   each translated, none fuzzy, none obsolete; each translation keeps its message's
   ``{fields}``; the committed .mo is the .po compiled; a message with English words has
-  Russian words in its translation.
+  Russian words in its translation, and the lecture's terms where the English has them.
 * cnncourse.i18n chooses the language from set_language, else CNNCOURSE_LANG.
 * End to end, for every assignment: a wrong answer fails with a Russian message carrying the
   same numbers as the English one (with set_language("ru") and with CNNCOURSE_LANG=ru), and
@@ -124,6 +124,34 @@ def test_russian_text_is_russian(catalog):
     plurals = [m for m in catalog if m.id and isinstance(m.id, tuple)]
     assert all(len(_strings(m.string)) == 3 for m in plurals)
     assert catalog.num_plurals == 3
+
+
+#: The lecture's Russian terms (book/glossary.md, locale/ru/LC_MESSAGES/book/glossary.po), as
+#: the stem a translation must contain where its message uses one of the English words in
+#: prose (a word the translation keeps as it is, such as ``bias`` or ``stride``, is code).
+GLOSSARY = {("padding", "padded"): "отступ", ("stride", "strides"): "шаг",
+            ("dilation", "dilated", "dilations"): "расширени", ("kernel", "kernels"): "ядр|ядер",
+            ("channel", "channels"): "канал", ("batch",): "батч",
+            ("convolution", "convolutions", "conv", "convs"): "свёрт",
+            ("pooling", "pool"): "пулинг", ("gradient", "gradients"): "градиент",
+            ("dropout",): "дропаут", ("transposed", "transpose"): "транспонир",
+            ("bias", "biases"): "смещени", ("variance",): "дисперси", ("mean",): "средн"}
+
+
+def test_the_lectures_terms(catalog):
+    missing = []
+    for message in catalog:
+        if not message.id:
+            continue
+        words = set(_english_words(_strings(message.id)[0]))
+        for terms, stem in GLOSSARY.items():
+            if not words & set(terms):
+                continue
+            for s in _strings(message.string):
+                if not re.search(stem, s, re.I) and \
+                        not any(re.search(rf"\b{t}\b", s) for t in terms):
+                    missing.append((terms[0], s))
+    assert missing == []
 
 
 # --- choosing the language -----------------------------------------------------------------

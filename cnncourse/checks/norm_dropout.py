@@ -80,10 +80,10 @@ FORBIDDEN_DROPOUT = (
 )
 REASON_BN = N_("compute the batch statistics and the normalisation yourself.")
 REASON_DROPOUT = N_("draw the channel masks yourself (torch.rand or torch.bernoulli).")
-#: The parts as a passing or failing line names them.
-PART_LABELS = {"train": N_("train"), "running_stats": N_("running stats"), "eval": N_("eval"),
-               "gradients": N_("gradients"), "masks": N_("masks"),
-               "statistics": N_("statistics")}
+#: What a passing or failing line of each part says first.
+WHAT = {"train": N_("BatchNorm2d, train"), "running_stats": N_("BatchNorm2d, running stats"),
+        "eval": N_("BatchNorm2d, eval"), "gradients": N_("BatchNorm2d, gradients"),
+        "masks": N_("Dropout2d, masks"), "statistics": N_("Dropout2d, statistics")}
 
 BN_HINTS = {
     "train": N_("in training mode use the batch's mean and *biased* variance over (N, H, W) of "
@@ -482,7 +482,7 @@ def _gradcheck_summary(exc, f, inputs) -> str:
 def check_batchnorm(cls, part: str = "train", family: str = "visible", seed: int = 0) -> CheckReport:
     """Grade one part of the student's ``BatchNorm2d`` class against ``nn.BatchNorm2d``."""
     cases = batchnorm_cases(part, family, seed)
-    what = f"BatchNorm2d, {_(PART_LABELS[part])}"
+    what = _(WHAT[part])
     failures = []
     with quiet(), one_thread():
         expectations = [_bn_expectations(case, part) for case in cases]
@@ -785,7 +785,7 @@ def _drop_gradcheck(cls, case: DropCase) -> str | None:
 def check_dropout2d(cls, part: str = "masks", family: str = "visible", seed: int = 0) -> CheckReport:
     """Grade one part of the student's ``Dropout2d`` class by its semantics and statistics."""
     cases = dropout2d_cases(part, family, seed)
-    what = f"Dropout2d, {_(PART_LABELS[part])}"
+    what = _(WHAT[part])
     failures = []
     student_fns = [f for f in vars(cls).values() if callable(f)] if isinstance(cls, type) else []
     with quiet(), one_thread(), forbid_calls(FORBIDDEN_DROPOUT, REASON_DROPOUT, student_fns):
