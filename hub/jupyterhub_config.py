@@ -13,11 +13,13 @@ wrote the state folder's course.json, which this file reads:
 - the group ``cnn-course-students``: the Assignments tab (nbgrader's assignment list) with
   the exchange, and Validate; no formgrader, no Create Assignment, no course list.
 
-Each role's Jupyter configuration is a folder, hub/roles/<role>/ (server extensions, lab
-extensions disabled in labconfig/page_config.json, nbgrader_config.py), put first on the
-user's JUPYTER_CONFIG_PATH when the hub spawns the server -- nbgrader's documented way
-(`jupyter labextension disable`, `jupyter server extension disable`), per role instead of
-per user.
+Each role's Jupyter configuration is a folder, hub/roles/<role>/ (jupyter_server_config.json:
+nbgrader's server extensions; labconfig/page_config.json: its lab extensions;
+nbgrader_config.py), put first on the user's JUPYTER_CONFIG_PATH when the hub spawns the
+server -- nbgrader's documented way (`jupyter labextension disable`, `jupyter server
+extension disable`), per role instead of per user. Both files say enabled or disabled for
+every nbgrader extension, so no other level of configuration (the venv's, ~/.jupyter) changes
+a role's tools.
 """
 
 import json
