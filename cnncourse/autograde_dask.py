@@ -36,6 +36,7 @@ import traceback
 import uuid
 from contextlib import contextmanager
 
+import dask
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
 from cnncourse import autograde as _driver
@@ -96,9 +97,11 @@ def _client(jobs: int, scheduler: str | None, echo):
             yield client
         return
     # separate worker processes (each a grader with its own sandbox), one thread each; the
-    # nanny restarts a worker that dies
-    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                      host="127.0.0.1", dashboard_address=None) as cluster, \
+    # nanny restarts a worker that dies. No dashboard, so no use for the workers' sampling
+    # profiler (a stack trace of the grading thread every 10 ms).
+    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+            LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                         host="127.0.0.1", dashboard_address=None) as cluster, \
             Client(cluster) as client:
         echo(f"Dask: local cluster, scheduler {cluster.scheduler_address}, "
              f"{jobs} worker process(es)")
