@@ -88,6 +88,41 @@ def test_the_hidden_cases_names_stay_out_of_the_students_catalog():
     assert b"padding (0, -2)" not in message_catalog.MAIN.mo.read_bytes()
 
 
+def test_update_keeps_marks_fuzzy_adds_and_drops(tmp_path, capsys):
+    """``tools/message_catalog.py update`` on a copy: a kept message keeps its translation,
+    a changed one becomes fuzzy (its old translation as the suggestion, left out of the .mo),
+    a new one is untranslated, a gone one is dropped; report lists what to do."""
+    from babel.messages.catalog import Catalog
+
+    source = tmp_path / "pkg"
+    source.mkdir()
+    domain = message_catalog.Domain("demo", source, tmp_path / "locale")
+    catalog = Catalog(locale="ru", domain="demo")
+    catalog.add("the kept message {n}", "сохранённое сообщение {n}")
+    catalog.add("the changed message: {n} cases", "изменённое сообщение: {n} случаев")
+    catalog.add("obsolete words", "устаревшие слова")
+    domain.po.parent.mkdir(parents=True)
+    domain.po.write_bytes(message_catalog.po_bytes(catalog))
+    (source / "m.py").write_text('from cnncourse.i18n import _, N_\n'
+                                 'A = _("the kept message {n}")\n'
+                                 'B = _("the changed message: {n} visible cases")\n'
+                                 'C = N_("pooling windows slide with their stride")\n')
+    assert message_catalog.update((domain,)) == 0
+    merged = {m.id: m for m in message_catalog.read(domain) if m.id}
+    assert set(merged) == {"the kept message {n}", "the changed message: {n} visible cases",
+                           "pooling windows slide with their stride"}
+    assert merged["the kept message {n}"].string == "сохранённое сообщение {n}"
+    assert not merged["the kept message {n}"].fuzzy
+    changed = merged["the changed message: {n} visible cases"]
+    assert changed.fuzzy and changed.string == "изменённое сообщение: {n} случаев"
+    assert merged["pooling windows slide with their stride"].string == ""
+    report = capsys.readouterr().out
+    assert "3 messages, 2 to do" in report and "fuzzy: 'the changed message" in report
+    assert "untranslated: 'pooling windows slide with their stride'" in report
+    mo = message_catalog.mo_bytes(message_catalog.read(domain))
+    assert "сохранённое".encode() in mo and "изменённое".encode() not in mo
+
+
 def test_every_translation_keeps_its_fields(catalog):
     wrong = []
     for message in catalog:

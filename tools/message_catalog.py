@@ -56,11 +56,16 @@ GRADER = Domain("cnncourse_grader", HIDDEN, HIDDEN / "locale")
 DOMAINS = (MAIN, GRADER)
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository (as the catalogs name files), else whole."""
+    return (path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).as_posix()
+
+
 def extract(domain: Domain = MAIN) -> Catalog:
     """The marked messages of ``domain``'s files, as a template catalog (no translations)."""
     template = Catalog(project="cnncourse", fuzzy=False)
     method_map = [(pattern, "ignore") for pattern in domain.exclude] + [("**.py", "python")]
-    prefix = domain.source.relative_to(ROOT).as_posix()
+    prefix = _shown(domain.source)
     for filename, lineno, message, comments, context in extract_from_dir(
             str(domain.source), method_map=method_map, keywords=DEFAULT_KEYWORDS,
             comment_tags=COMMENT_TAGS, strip_comment_tags=True):
@@ -129,16 +134,16 @@ def problems(catalog: Catalog, template: Catalog) -> list[str]:
     return found
 
 
-def update() -> int:
+def update(domains: tuple[Domain, ...] = DOMAINS) -> int:
     """Merge the fresh extraction into each .po (kept, fuzzy, new, dropped); report."""
-    for domain in DOMAINS:
+    for domain in domains:
         template = extract(domain)
         if domain.po.exists():
             catalog = read(domain)
         else:
             catalog = Catalog(locale=LANGUAGE, domain=domain.name, project="cnncourse")
         catalog.header_comment = (f"# Russian translations of the course's messages to students "
-                                  f"({domain.source.relative_to(ROOT).as_posix()}/).")
+                                  f"({_shown(domain.source)}/).")
         catalog.fuzzy = False
         created = catalog.creation_date
         catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
@@ -153,7 +158,7 @@ def update() -> int:
 def _report(domain: Domain, catalog: Catalog, template: Catalog) -> list[str]:
     found = problems(catalog, template)
     total = sum(1 for m in catalog if m.id)
-    print(f"{domain.po.relative_to(ROOT)}: {total} messages, {len(found)} to do")
+    print(f"{_shown(domain.po)}: {total} messages, {len(found)} to do")
     for line in found:
         print("  " + line)
     return found
@@ -169,7 +174,7 @@ def compile_mo() -> int:
     for domain in DOMAINS:
         catalog = read(domain)
         domain.mo.write_bytes(mo_bytes(catalog))
-        print(f"wrote {domain.mo.relative_to(ROOT)} "
+        print(f"wrote {_shown(domain.mo)} "
               f"({sum(1 for m in catalog if m.id and m.string)} messages)")
     return 0
 
