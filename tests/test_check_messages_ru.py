@@ -365,13 +365,14 @@ def test_kernels_get_the_graders_language(monkeypatch):
 def test_sandboxed_autograde_writes_russian_feedback(tmp_path, monkeypatch):
     """Two wrong a1 submissions graded in the sandbox with CNNCOURSE_LANG=ru: a wrong value
     (the message is the grader's, replayed) and a forbidden call (the message is made in the
-    student's kernel and recorded)."""
+    student's kernel and recorded; that submission also prints the kernel's CNNCOURSE_LANG)."""
     monkeypatch.setenv(i18n.ENV_VAR, "ru")
     a = "a1_conv_forward"
     course = harness.Course(tmp_path, [a])
     assert course.language == "ru"
     course.release(a)
-    forbidden = ("import torch.nn.functional as F\n\n"
+    forbidden = ("import os\nimport torch.nn.functional as F\n\n"
+                 "print('kernel language:', os.environ.get('CNNCOURSE_LANG'))\n\n"
                  "def conv2d_naive(x, weight, bias=None, stride=1, padding=0, dilation=1, "
                  "groups=1):\n    return F.conv2d(x, weight, bias, stride, padding, dilation, "
                  "groups)\n")
@@ -393,3 +394,4 @@ def test_sandboxed_autograde_writes_russian_feedback(tmp_path, monkeypatch):
     text = html.unescape(course.feedback_html("forbidden", a))
     assert "ваш код вызвал torch.nn.functional.conv2d" in text
     assert "your code called" not in text
+    assert "kernel language: ru" in text  # the sandbox passed the grader's language on
