@@ -149,7 +149,7 @@ RUSSIAN: dict[str, str] = {
     r"$\alpha$ (step along a filter-normalised random direction)":
         r"$\alpha$ (шаг вдоль случайного направления, нормированного по фильтрам)",
     "log training loss around the trained weights": "логарифм потерь на обучении вокруг обученных весов",
-    "{name}: mean channel weight per digit": "{name}: средний вес канала для каждой цифры",
+    "{name}: mean channel weight per digit": "{name}: средний вес канала по цифрам",
     "{name}: minus the channel's mean over digits": "{name}: минус среднее канала по цифрам",
     "channel": "канал",
     "digit": "цифра",
