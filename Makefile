@@ -14,7 +14,7 @@ JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: prerequisites setup assets book pdf test test-pdf test-portable execute exercises student lab clean translations
+.PHONY: prerequisites setup assets book pdf test test-pdf test-portable execute exercises student lab hub clean translations
 
 # System packages (tools/prerequisites.sh): installed with apt-get when missing and run as
 # root; otherwise one message naming them. `make test` also needs Chromium and bubblewrap.
@@ -67,9 +67,13 @@ $(BOOK_STAMP):
 # The Russian catalogs after the English text changed: Sphinx's gettext builder extracts the
 # messages (_build/gettext), sphinx-intl merges them into locale/ru/LC_MESSAGES/*.po (kept
 # translations stay, changed ones become fuzzy, gone ones are dropped), and the catalogs
-# that need work are listed (untranslated and fuzzy messages, per catalog).
+# that need work are listed (untranslated and fuzzy messages, per catalog); the same for the
+# assignments' statements (locale/ru/LC_MESSAGES/solutions) and, with babel, for the checks'
+# messages (cnncourse/locale, cnncourse/checks/hidden/locale), whose .mo files are compiled.
 translations: setup
 	$(BIN)/python tools/translations.py update
+	$(BIN)/python tools/message_catalog.py update
+	$(BIN)/python tools/message_catalog.py compile
 
 # The printable book: _build/latex/cnn-course.pdf (tools/pdf_book.py: Sphinx's LaTeX, then
 # XeLaTeX with latexmk, 2 min), also copied into _build/html for its download menu. Not in
@@ -118,6 +122,12 @@ student: book
 # at all, as in the students' distribution (tests/test_single_user_lab.py).
 lab: setup
 	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter_config/$(if $(filter-out 0,$(STUDENT)),student,instructor)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+# The course on JupyterHub (README, "The course on JupyterHub"), as root: creates the users
+# and the exchange, prints the passwords, runs the hub on 127.0.0.1 until Ctrl-C.
+#   make hub INSTRUCTOR=teacher STUDENTS=alice,bob
+hub: setup
+	$(BIN)/python hub/start.py --instructor $(INSTRUCTOR) --students $(STUDENTS)
 
 clean:
 	rm -rf _build build data/cache
