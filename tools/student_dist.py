@@ -37,10 +37,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Instructor-only parts of the package: the grader (and its Dask driver), the
-#: throwaway-course helper and what translates a release (nbgrader_config.py's, for a
-#: Russian course).
+#: throwaway-course helper, what translates a release (nbgrader_config.py's, for a
+#: Russian course) and the JupyterHub set-up (hub/, run from the repository).
 GRADER_ONLY = ("sandbox", "autograde.py", "autograde_dask.py", "nbgrader_course.py",
-               "notebook_translation.py")
+               "notebook_translation.py", "jupyterhub_course.py")
 #: The released languages besides English: exercises/<language>/<assignment>/.
 RELEASE_LANGUAGES = ("ru",)
 #: The generators of the hidden grading cases (cnncourse/checks/hidden/, one module per
