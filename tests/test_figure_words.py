@@ -139,6 +139,7 @@ def test_shared_drawings_in_russian():
 
     figs = [draw_architecture(lenet.LeNet5(), torch.zeros(1, 1, 32, 32),
                               title="LeNet-5 (the slide's listing)"),
+            draw_architecture(lenet.lenet5_modern(), torch.zeros(1, 1, 32, 32)),
             draw_architecture(Bottleneck(256, 64), torch.zeros(1, 256, 56, 56)),
             draw_architecture(SELayer(64), torch.zeros(1, 64, 56, 56)),
             draw_architecture(nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, groups=1), nn.ReLU(),
