@@ -207,15 +207,18 @@ def autograde(assignment: str, jobs: int | None = None, force: bool = False,
                                              scheduler=scheduler, echo=echo)
         else:
             results = _pool_results(tasks, jobs, str(config_dir))
-        for i, rec in enumerate(results, 1):
-            records[rec["student"]] = rec
-            if rec.pop("lost", False):  # the grader failed, not the submission: no marker,
-                status = f"NOT GRADED: {rec['cause']}"  # the next run grades it again
-            else:
-                rec["digest"] = digests[rec["student"]]
-                (runs / f"{rec['student']}.json").write_text(json.dumps(rec, indent=1))
-                status = "ok" if rec["success"] else "NOT GRADED (see its log in autograder/runs/)"
-            echo(f"[{i}/{len(todo)}] {rec['student']}: {status} in {rec['seconds']:.1f} s")
+        try:
+            for i, rec in enumerate(results, 1):
+                records[rec["student"]] = rec
+                if rec.pop("lost", False):  # the grader failed, not the submission: no
+                    status = f"NOT GRADED: {rec['cause']}"  # marker, the next run grades it
+                else:
+                    rec["digest"] = digests[rec["student"]]
+                    (runs / f"{rec['student']}.json").write_text(json.dumps(rec, indent=1))
+                    status = "ok" if rec["success"] else "NOT GRADED (see its log in autograder/runs/)"
+                echo(f"[{i}/{len(todo)}] {rec['student']}: {status} in {rec['seconds']:.1f} s")
+        finally:  # interrupted: the pool is terminated, the Dask cluster closed, right now
+            results.close()
     return records
 
 
