@@ -15,9 +15,10 @@ with the same grades, and the worker stops its warm server when the run ends. Wo
 that cannot reach the course report each submission NOT GRADED and write no marker.
 
 Cost: a grade depends only on the notebook, so the serial run grades each *distinct*
-submission once (4 notebooks, not 100); the 100 copies all go through Dask. The file
-took 188 s on 2 cores with other work on the machine (load average 3 to 5), 152 s of it
-the 100 submissions and the killed worker; -s prints that time and the throughput.
+submission once (4 notebooks, not 100); the 100 copies all go through Dask. On a quiet
+2-core machine the file takes about 130 s, 90 s of it the 100 submissions with the killed
+worker (188 s and 152 s with other work on the machine, load average 3 to 5); -s prints
+that time and the throughput.
 """
 
 from __future__ import annotations
