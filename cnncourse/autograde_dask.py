@@ -26,6 +26,12 @@ gradebook the course is configured with -- with several machines, a server all r
   the submission again from the start (``force``), over the half-written result.
 - A task that fails for good (its workers died too often, or it raised): the submission is
   reported NOT GRADED with the reason and gets no marker, so the next run grades it again.
+
+A real cluster's workers need what the driver has, at the same paths: the repository (its
+``nbgrader_config.py``) and the course root on a shared file system, the same virtual
+environment, ``bwrap``, and a gradebook server they all reach; start them with one thread
+each (``dask worker ADDRESS --nworkers N --nthreads 1``). README, "A class on a Dask
+cluster".
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def dask_run(postgres, tmp_path_factory):
     err = open(course.root / "wrapper.err", "w+")
     start = time.monotonic()
     proc = wrapper(course, "--jobs", "2", "--dask", stdout=subprocess.PIPE, stderr=err)
-    watchdog = threading.Timer(600, proc.kill)
+    watchdog = threading.Timer(1200, proc.kill)  # 412 s seen at load average 13
     watchdog.start()
     lines, killed, scheduler = [], None, None
     try:
