@@ -215,7 +215,8 @@ def autograde(assignment: str, jobs: int | None = None, force: bool = False,
                 else:
                     rec["digest"] = digests[rec["student"]]
                     (runs / f"{rec['student']}.json").write_text(json.dumps(rec, indent=1))
-                    status = "ok" if rec["success"] else "NOT GRADED (see its log in autograder/runs/)"
+                    status = ("ok" if rec["success"] else
+                              "NOT GRADED (see its log in autograder/runs/)")
                 echo(f"[{i}/{len(todo)}] {rec['student']}: {status} in {rec['seconds']:.1f} s")
         finally:  # interrupted: the pool is terminated, the Dask cluster closed, right now
             results.close()

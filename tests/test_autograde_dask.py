@@ -238,7 +238,8 @@ def test_a_task_that_fails_gets_no_marker_and_is_graded_by_the_next_run(tmp_path
         again = autograde(A1, scheduler=cluster.scheduler_address, echo=said.append,
                           config_dir=tmp_path / "not-shared")
     assert not records["alice"]["success"]
-    assert "FileNotFoundError" in records["alice"]["cause"] and "not-shared" in records["alice"]["cause"]
+    cause = records["alice"]["cause"]
+    assert "FileNotFoundError" in cause and "not-shared" in cause, cause
     assert any(line.startswith("[1/1] alice: NOT GRADED: the Dask task failed") for line in said)
     assert not (course.root / "autograder" / "runs" / A1 / "alice.json").exists()
     assert sum("0 already graded, 1 to grade" in line for line in said) == 2, said  # both runs

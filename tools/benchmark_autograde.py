@@ -9,9 +9,10 @@ Builds a throwaway course (cnncourse.nbgrader_course.Course) with N submissions,
 the reference solution, a wrong convolution, one that raises and one with a syntax
 error, then grades them all with ``python -m cnncourse.autograde --force`` once per worker
 count (with ``--dask``, once more per worker count on a local Dask cluster of that many
-worker processes, right after the pool). Prints, for each, the median seconds per submission (one worker's time on it:
-kernel start, execution, trusted verdicts, gradebook) and the total wall time, and checks
-that every run gives the same grades. Not a test: the figures depend on the machine and
+worker processes, right after the pool). Prints, for each, the median seconds per
+submission (one worker's time on it: kernel start, execution, trusted verdicts,
+gradebook), the total wall time and submissions per minute per worker, and checks that
+every run gives the same grades. Not a test: the figures depend on the machine and
 on what else runs on it.
 """
 
