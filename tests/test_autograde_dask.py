@@ -12,7 +12,9 @@ warm-server spool or cgroup behind. A second run grades nothing; after an interr
 (three results lost) a run on an existing cluster (``--scheduler``, a cluster this test
 starts, one worker, which does not have the course's environment) grades just those three,
 with the same grades, and the worker stops its warm server when the run ends. Workers
-that cannot reach the course report each submission NOT GRADED and write no marker.
+that cannot reach the course report each submission NOT GRADED and write no marker. A run
+terminated (SIGTERM) while it grades leaves no process behind, and the next run grades the
+rest.
 
 Cost: a grade depends only on the notebook, so the serial run grades each *distinct*
 submission once (4 notebooks, not 100); the 100 copies all go through Dask. On a quiet
@@ -244,3 +246,43 @@ def test_a_task_that_fails_gets_no_marker_and_is_graded_by_the_next_run(tmp_path
     assert not (course.root / "autograder" / "runs" / A1 / "alice.json").exists()
     assert sum("0 already graded, 1 to grade" in line for line in said) == 2, said  # both runs
     assert not again["alice"].get("skipped") and not again["alice"]["success"]
+
+
+def test_a_terminated_run_stops_its_cluster_and_the_next_resumes(tmp_path, serial):
+    """SIGTERM to a --dask run while it grades: it exits with no process left (workers,
+    nanny children, warm servers); the next run grades only what has no marker, with the
+    serial grades, and afterwards nothing of either run is left in /var/tmp or the cgroups."""
+    import psutil
+
+    course = Course(tmp_path, [A1])
+    course.release(A1)
+    for i in range(8):
+        name, edit = MIX[i % len(MIX)]
+        course.submit(f"t{i}_{name}", A1, solved_notebook(A1, edit=edit))
+    before = grader_traces()
+    proc = wrapper(course, "--jobs", "2", "--dask", stdout=subprocess.PIPE,
+                   stderr=subprocess.DEVNULL)
+    children = []
+    try:
+        for line in proc.stdout:
+            if line.startswith("[2/8]"):
+                children = psutil.Process(proc.pid).children(recursive=True)
+                proc.send_signal(signal.SIGTERM)
+                break
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert children, "the run ended before it was terminated"
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert alive == [], alive
+    done = len(markers(course))
+    assert 2 <= done < 8
+    resumed = run_wrapper(course, "--jobs", "2", "--dask")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"{done} already graded, {8 - done} to grade" in resumed.stdout
+    scores = course.export()
+    assert len(scores) == 8
+    for (student, _), score in scores.items():
+        assert score == serial[kind(student)], (student, score)
+    assert left_behind(before) == []
