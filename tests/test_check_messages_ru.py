@@ -395,3 +395,117 @@ def test_sandboxed_autograde_writes_russian_feedback(tmp_path, monkeypatch):
     assert "ваш код вызвал torch.nn.functional.conv2d" in text
     assert "your code called" not in text
     assert "kernel language: ru" in text  # the sandbox passed the grader's language on
+
+
+
+# --- the grader's own messages: limits, a dead kernel, a function not called again -----------
+
+def _hangs(grade_id: str, source: str) -> str:
+    """An a1 submission whose conv2d_naive never returns (on every call)."""
+    return source + "\n\ndef conv2d_naive(*args, **kwargs):\n    while True:\n        pass\n" \
+        if grade_id == "conv2d_naive" else source
+
+
+#: What the feedback of that submission says, with a cell limit of 3 s: the cell that ran
+#: past it (a cell of the student's that tries conv2d_naive), the function not called again
+#: in every later cell that calls it, and the graded cases that got no result.
+HANGS_FEEDBACK = {
+    "en": ("SandboxLimit: the cell ran past the wall-time limit of 3 s per cell and was stopped",
+           "NotCalledAgain: conv2d_naive is not called again: in ",
+           ", the cell ran past the wall-time limit of 3 s per cell and was stopped; every "
+           "later case that calls it fails",
+           "no result for case '",
+           "': your function did not return on it (it ran past a limit, stopped the kernel, "
+           "or the test did not run)"),
+    "ru": ("SandboxLimit: ячейка превысила лимит реального времени (3 с на ячейку) и была "
+           "остановлена",
+           "NotCalledAgain: conv2d_naive больше не вызывается: в ",
+           " ячейка превысила лимит реального времени (3 с на ячейку) и была остановлена; все "
+           "последующие случаи, которые её вызывают, не проходят",
+           "нет результата для случая «",
+           "»: ваша функция не вернула на нём результат (превысила лимит, остановила ядро "
+           "Jupyter (kernel) или тест не запускался)"),
+}
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_sandboxed_autograde_says_the_limits_in_the_graders_language(tmp_path, monkeypatch,
+                                                                      language):
+    """An a1 submission whose conv2d_naive loops forever, graded in the sandbox with a 3 s
+    cell limit and CNNCOURSE_LANG of the course: the grader's own messages in the feedback
+    (the wall-time limit, the function not called again, the cases with no result) are in
+    that language, and none of the other language's is there. (About 15 s each.)"""
+    monkeypatch.setenv(i18n.ENV_VAR, language)
+    monkeypatch.setenv("CNNCOURSE_LIMIT_CELL_SECONDS", "3")
+    a = "a1_conv_forward"
+    course = harness.Course(tmp_path, [a])
+    assert course.language == language
+    course.release(a)
+    course.submit("hangs", a, harness.solved_notebook(a, edit=_hangs, language=language))
+    course.autograde(a)
+    course.generate_feedback(a)
+    text = html.unescape(course.feedback_html("hangs", a))
+    for phrase in HANGS_FEEDBACK[language]:
+        assert phrase in text
+    other = "en" if language == "ru" else "ru"
+    for phrase in HANGS_FEEDBACK[other]:
+        assert phrase.strip(" ,;:'«»") not in text
+    assert ("[autograder]" in text) is False  # the kernel's line on planned cells is replaced
+    assert text.count("NotCalledAgain: ") >= 2  # every later call, not one limit each
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_limit_notes_and_the_dead_kernels_reasons(language):
+    """The sandbox's notes and reasons, made in the grader without a kernel: in English
+    byte for byte the texts the tests and instructors know; in Russian, Russian; the note on
+    a cell's limits is recognised (to keep it on a graded cell) in either language."""
+    import signal
+    from types import SimpleNamespace
+
+    from nbformat import NotebookNode
+
+    from cnncourse.sandbox import Limits
+    from cnncourse.sandbox.execute import SandboxedExecute, _is_limit_note
+
+    def grader(status=None, oom_kills=0):
+        ex = SandboxedExecute.__new__(SandboxedExecute)  # no kernel, no traitlets config
+        ex.__dict__.update(_limits=Limits(cell_seconds=3, cpu_seconds=60, memory_mb=1024,
+                                          processes=64, sandbox_memory_mb=2048),
+                           _oom_noted=0, _killed_for=None)
+        ex.km = SimpleNamespace(exit_status=lambda: status, oom_kills=lambda: oom_kills)
+        return ex
+
+    i18n.set_language(language)
+    cell = NotebookNode(outputs=[NotebookNode(output_type="error", evalue="MemoryError",
+                                              traceback=["can't start new thread"])])
+    grader(oom_kills=1)._annotate(cell)
+    note = cell.outputs[-1].text
+    cpu = grader(128 + signal.SIGXCPU)._death_reason()
+    oom = grader(oom_kills=1)._death_reason()
+    exited = grader(3)._death_reason()
+    if language == "en":
+        assert note == ("[autograder] this cell hit the memory limit (1024 MiB of address space "
+                        "per process) and the process limit (64 processes and threads) and the "
+                        "sandbox's memory limit (2048 MiB for all its processes together) (a "
+                        "process was killed).\n")
+        assert cpu == ("the kernel was killed by the CPU time limit of 60 s; this cell and the "
+                       "cells after it did not finish")
+        assert oom == ("the kernel was killed for going past the sandbox's memory limit (2048 MiB "
+                       "for all its processes together); this cell and the cells after it did "
+                       "not finish")
+        assert exited == ("the Python process ended (os._exit, a crash, or a killed kernel), "
+                          "exit status 3; this cell and the cells after it did not finish")
+    else:
+        assert note == ("[автопроверка] эта ячейка упёрлась в лимит памяти (1024 МиБ адресного "
+                        "пространства на процесс) и лимит числа процессов (процессов и потоков "
+                        "вместе: 64) и лимит памяти песочницы (2048 МиБ на все её процессы "
+                        "вместе) (один из процессов был принудительно завершён).\n")
+        assert cpu.startswith("ядро Jupyter (kernel) было принудительно завершено, причина: "
+                              "лимит процессорного времени (60 с); эта ячейка и ячейки после")
+        assert oom.startswith("ядро Jupyter (kernel) было принудительно завершено, так как "
+                              "превысило лимит памяти песочницы (2048 МиБ")
+        assert "код завершения 3; эта ячейка" in exited
+    for now in ("en", "ru"):
+        i18n.set_language(now)
+        assert _is_limit_note(note)
+        assert not _is_limit_note("[autograder] this cell printed more than the output limit")

@@ -22,6 +22,11 @@ Differences from nbgrader's own ``Execute``:
   so their tests score zero, and nbgrader goes on with the next submission;
 - where the sandbox's memory limit cannot be enforced (no memory cgroup can be made), it
   says so once per process, on the log, before the first submission.
+
+The messages it writes into the graded notebooks (the limits, the dead kernel, the function
+not called again, the dropped output) are what students read in their feedback: they are
+templates of the course's catalog (:mod:`cnncourse.i18n`), in the grader's language
+(``CNNCOURSE_LANG`` of the grading process, or ``set_language``). The log stays English.
 """
 
 from __future__ import annotations
@@ -41,14 +46,29 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, default
 
+from cnncourse.i18n import LANGUAGES, N_, _, translations
 from cnncourse.sandbox import Limits, cgroup, require_sandbox
 from cnncourse.sandbox.manager import SandboxKernelManager, warm_server
 from cnncourse.sandbox.zygote import Zygote
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
-_SIGNALS = {signal.SIGXCPU: "the CPU time limit", signal.SIGXFSZ: "the file size limit",
-            signal.SIGKILL: "SIGKILL (killed: a limit, or your code killed its own process)"}
+# The signals that end a kernel for a limit, in words (translated where they are used).
+_SIGNALS = {signal.SIGXCPU: N_("the CPU time limit"), signal.SIGXFSZ: N_("the file size limit"),
+            signal.SIGKILL: N_("SIGKILL (killed: a limit, or your code killed its own process)")}
+
+# TRANSLATORS: {limits} is one limit, or several joined by
+# "{first} and {second}", each "the memory limit (...)" and the like.
+# The grader recognises the note by its text before {limits} (in every
+# language): keep {limits} after it.
+_LIMIT_NOTE = N_("[autograder] this cell hit {limits}.")
+
+
+def _is_limit_note(text: str) -> bool:
+    """Whether ``text`` is the note :meth:`SandboxedExecute._annotate` adds (in any of the
+    course's languages: the language may differ from the one that wrote it)."""
+    return any(text.startswith(translations(lang).gettext(_LIMIT_NOTE).split("{")[0])
+               for lang in LANGUAGES)
 
 
 def error_output(ename: str, message: str) -> NotebookNode:
@@ -245,7 +265,7 @@ class SandboxedExecute(Execute):
             passed, text, error, replayed = replay.evaluate_cell(source, namespace, records)
             gid = cell.metadata["nbgrader"]["grade_id"]
             if not replayed and gid in self._plans:  # the kernel only ran the cases
-                passed, text, error = False, "", RuntimeError("the test could not be judged")
+                passed, text, error = False, "", RuntimeError(_("the test could not be judged"))
             elif not replayed:
                 self.log.warning("%s: verdict of the student's kernel (the check cannot be "
                                  "replayed)", gid)
@@ -256,15 +276,16 @@ class SandboxedExecute(Execute):
             if id(cell) in self._flooded:
                 outputs.append(NotebookNode(
                     output_type="stream", name="stdout",
-                    text=f"[autograder] this cell printed more than the output limit of "
-                         f"{self._limits.output_kb} KiB; its output is not kept.\n"))
+                    text=_("[autograder] this cell printed more than the output limit of "
+                           "{kib} KiB; its output is not kept.").format(
+                               kib=self._limits.output_kb) + "\n"))
             if not passed:
                 outputs.append(error_output(type(error).__name__, str(error)))
                 outputs += [o for o in cell.get("outputs", [])
                             if o.get("output_type") == "error"
                             and o.get("ename") in ("SandboxLimit", "KernelDied", "NotCalledAgain")]
                 outputs += [o for o in cell.get("outputs", []) if o.get("output_type") == "stream"
-                            and str(o.get("text", "")).startswith("[autograder] this cell hit")]
+                            and _is_limit_note(str(o.get("text", "")))]
             cell.outputs = outputs
 
     def _cell_timeout(self, cell) -> int:
@@ -279,8 +300,9 @@ class SandboxedExecute(Execute):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
         if self._dead is None and time.monotonic() >= self._deadline:
-            self._dead = (f"the submission ran past its wall-time limit of "
-                          f"{self._limits.submission_seconds:g} s, so this cell did not run")
+            self._dead = _("the submission ran past its wall-time limit of {seconds} s, so "
+                           "this cell did not run").format(
+                               seconds=f"{self._limits.submission_seconds:g}")
             self._shutdown()
         if self._dead is not None:
             cell.outputs = [error_output("SandboxLimit", self._dead)]
@@ -312,33 +334,40 @@ class SandboxedExecute(Execute):
         notes = []
         lim = self._limits
         if any(s in text for s in ("can't allocate memory", "MemoryError", "Cannot allocate memory")):
-            notes.append(f"the memory limit ({lim.memory_mb} MiB of address space per process)")
+            notes.append(_("the memory limit ({mib} MiB of address space per process)")
+                         .format(mib=lim.memory_mb))
         if any(s in text for s in ("Resource temporarily unavailable", "can't start new thread")):
-            notes.append(f"the process limit ({lim.processes} processes and threads)")
+            notes.append(_("the process limit ({count} processes and threads)")
+                         .format(count=lim.processes))
         if "File too large" in text:
-            notes.append(f"the file size limit ({lim.file_mb} MiB per file)")
+            notes.append(_("the file size limit ({mib} MiB per file)").format(mib=lim.file_mb))
         if "No space left on device" in text:
-            notes.append(f"the disk limit ({lim.disk_mb} MiB in the home folder and in /tmp)")
+            notes.append(_("the disk limit ({mib} MiB in the home folder and in /tmp)")
+                         .format(mib=lim.disk_mb))
         oom = self._oom_kills()
         if oom > self._oom_noted:
             self._oom_noted = oom
-            notes.append(self._memory_limit() + " (a process was killed)")
+            notes.append(_("{limit} (a process was killed)").format(limit=self._memory_limit()))
         if notes:
+            limits = notes[0]
+            for note in notes[1:]:
+                # TRANSLATORS: two limits a cell hit ("the memory limit (...) and the ...").
+                limits = _("{first} and {second}").format(first=limits, second=note)
             cell.outputs.append(NotebookNode(
                 output_type="stream", name="stdout",
-                text="[autograder] this cell hit " + " and ".join(notes) + ".\n"))
+                text=_(_LIMIT_NOTE).format(limits=limits) + "\n"))
 
     def _oom_kills(self) -> int:
         return self.km.oom_kills() if self.km is not None and hasattr(self.km, "oom_kills") else 0
 
     def _memory_limit(self) -> str:
-        return (f"the sandbox's memory limit ({self._limits.sandbox_memory_mb} MiB for all its "
-                f"processes together)")
+        return _("the sandbox's memory limit ({mib} MiB for all its processes together)").format(
+            mib=self._limits.sandbox_memory_mb)
 
     def _death_reason(self) -> str:
         status = None
         if self.km is not None and hasattr(self.km, "exit_status"):
-            for _ in range(20):
+            for _attempt in range(20):
                 status = self.km.exit_status()
                 if status is not None:
                     break
@@ -346,21 +375,25 @@ class SandboxedExecute(Execute):
         if self._killed_for:
             return self._killed_for
         if self._oom_kills() > self._oom_noted:
-            return (f"the kernel was killed for going past {self._memory_limit()}; this cell "
-                    f"and the cells after it did not finish")
-        why = "the Python process ended (os._exit, a crash, or a killed kernel)"
+            return _("the kernel was killed for going past {limit}; this cell and the cells "
+                     "after it did not finish").format(limit=self._memory_limit())
+        why = _("the Python process ended (os._exit, a crash, or a killed kernel)")
         if status is not None and status > 128:
             sig = status - 128
-            try:
-                what = _SIGNALS.get(signal.Signals(sig), signal.Signals(sig).name)
-            except ValueError:
-                what = f"signal {sig}"
             if sig == signal.SIGXCPU:
-                what += f" of {self._limits.cpu_seconds} s"
-            why = f"the kernel was killed by {what}"
+                what = _("the CPU time limit of {seconds} s").format(
+                    seconds=self._limits.cpu_seconds)
+            else:
+                try:
+                    what = _(_SIGNALS.get(signal.Signals(sig), signal.Signals(sig).name))
+                except ValueError:
+                    what = _("signal {number}").format(number=sig)
+            why = _("the kernel was killed by {what}").format(what=what)
         elif status is not None:
-            why += f", exit status {status}"
-        return f"{why}; this cell and the cells after it did not finish"
+            why = _("the Python process ended (os._exit, a crash, or a killed kernel), exit "
+                    "status {status}").format(status=status)
+        # TRANSLATORS: {why} is one of the reasons above ("the kernel was killed by ...").
+        return _("{why}; this cell and the cells after it did not finish").format(why=why)
 
     def _shutdown(self) -> None:
         try:
@@ -371,8 +404,12 @@ class SandboxedExecute(Execute):
 
     async def _async_handle_timeout(self, timeout, cell=None):
         kind, seconds = getattr(self, "_limit_hit", ("cell", timeout))
-        message = (f"the cell ran past the wall-time limit of {seconds:g} s per "
-                   f"{'cell' if kind == 'cell' else 'submission'} and was stopped")
+        if kind == "cell":
+            message = _("the cell ran past the wall-time limit of {seconds} s per cell and was "
+                        "stopped").format(seconds=f"{seconds:g}")
+        else:
+            message = _("the cell ran past the wall-time limit of {seconds} s per submission "
+                        "and was stopped").format(seconds=f"{seconds:g}")
         self.log.error("Timeout (%s s): %s", timeout, message)
         try:
             await self.km.interrupt_kernel()
@@ -380,7 +417,9 @@ class SandboxedExecute(Execute):
             pass
         reply = await self._shell_reply(lambda msg: msg.get("msg_type") == "execute_reply")
         if reply is None:
-            self._killed_for = message + "; it ignored the interrupt, so the kernel was killed"
+            # TRANSLATORS: {message} is "the cell ran past the wall-time limit ...".
+            self._killed_for = _("{message}; it ignored the interrupt, so the kernel was "
+                                 "killed").format(message=message)
             try:
                 await self.km.shutdown_kernel(now=True)
             except Exception:  # noqa: BLE001
@@ -401,7 +440,7 @@ class SandboxedExecute(Execute):
                 if not os.path.exists(os.path.join(self._records_dir, digest + ".pt")):
                     return fn
             return None
-        known = {fn for calls in self._plan_calls.values() for fn, _ in calls}
+        known = {fn for calls in self._plan_calls.values() for fn, _digest in calls}
         frames = re.findall(r",\s*in\s+([A-Za-z_]\w*)",
                             _ANSI.sub("", "\n".join(map(str, reply.get("traceback", [])))))
         inner = [fn for fn in frames if fn in known]
@@ -411,9 +450,17 @@ class SandboxedExecute(Execute):
         name = self._hung_function(cell, reply)
         if name is None or name in self._hung:
             return
-        where = cell.metadata.get("nbgrader", {}).get("grade_id") or "a cell"
-        self._hung[name] = (f"{name} is not called again: in {where}, {message}; every later "
-                            f"case that calls it fails")
+        where = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if where:
+            # TRANSLATORS: {name} is the student's function, {where} the grade id of a
+            # test cell, {message} "the cell ran past the wall-time limit ...".
+            self._hung[name] = _("{name} is not called again: in {where}, {message}; every "
+                                 "later case that calls it fails").format(
+                                     name=name, where=where, message=message)
+        else:
+            where = "a cell"  # the log's words
+            self._hung[name] = _("{name} is not called again: in a cell, {message}; every later "
+                                 "case that calls it fails").format(name=name, message=message)
         self.log.warning("%s ran past the cell limit in %s; later calls fail at once", name, where)
         msg_id = self.kc.execute(
             f"__import__('cnncourse.sandbox.replay', fromlist=['stop_calling'])"
@@ -452,7 +499,8 @@ class SandboxedExecute(Execute):
             self._flooded.add(id(self.nb.cells[cell_index]))
             outs.append(NotebookNode(
                 output_type="stream", name="stdout",
-                text=f"\n[output limit of {self._limits.output_kb} KiB per cell reached; the rest "
-                     f"of this cell's output was dropped]\n"))
+                text="\n" + _("[output limit of {kib} KiB per cell reached; the rest of this "
+                               "cell's output was dropped]").format(kib=self._limits.output_kb)
+                     + "\n"))
             return None
         return super().output(outs, msg, display_id, cell_index)

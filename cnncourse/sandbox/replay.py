@@ -24,6 +24,11 @@ the cell's code (checks, seeds and expected values stay in the grader).
 A cell whose check uses the student's code other than through ``run_cases`` (a class
 that is instantiated, a backward pass, a model) cannot be replayed: :class:`NotReplayable`
 is raised and the cell keeps the verdict of the kernel (logged as such).
+
+The messages a student reads (a case with no result, the kernel's line for a planned cell)
+are templates of the course's catalog (:mod:`cnncourse.i18n`): in the grader's language for
+the first, made in the grader; in the kernel's, which the sandbox sets to the grader's, for
+the second.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import tempfile
 import torch
 
 from cnncourse.checks import core
+from cnncourse.i18n import _, ngettext
 
 RECORD_ENV = "CNNCOURSE_RECORD_DIR"
 MAX_RECORD_BYTES = 64 * 1024 * 1024
@@ -217,13 +223,13 @@ class Replay:
         return case, inputs
 
     def __call__(self, *args, **kwargs):
-        case, _ = self._case(args, kwargs)
+        case, _inputs = self._case(args, kwargs)
         self.calls += 1
         record = self._records.get(case_digest(case))
         if record is None:
-            raise core.CheckFailure(
-                f"no result for case '{case.name}': your function did not return on it "
-                f"(it ran past a limit, stopped the kernel, or the test did not run)")
+            raise core.CheckFailure(_(
+                "no result for case '{name}': your function did not return on it (it ran past "
+                "a limit, stopped the kernel, or the test did not run)").format(name=case.name))
         if record.get("kind") == "raise":
             raise _exception(list(record.get("mro", [])), str(record.get("message", "")))
         return decode(record)
@@ -390,7 +396,9 @@ def run_plan(path: str) -> None:
                     continue
             _save(encode(value), target)
             ran += 1
-    print(f"[autograder] {len(calls)} cases run; the verdict comes from the grader.")
+    print(ngettext("[autograder] {count} case run; the verdict comes from the grader.",
+                   "[autograder] {count} cases run; the verdict comes from the grader.",
+                   len(calls)).format(count=len(calls)))
 
 
 class NotCalledAgain(BaseException):
