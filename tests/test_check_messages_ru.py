@@ -14,6 +14,11 @@
   check in its own process, in its language) and for a forbidden call (the message is made
   in the student's kernel, whose setup cell sets Russian). The sandbox's kernels also get
   the grader's language in their (filtered) environment.
+* The grader's own messages (cnncourse/sandbox/execute.py, replay.py) are in its language:
+  a submission whose function loops forever, graded with a 3 s cell limit, gets the
+  wall-time limit, "not called again" and "no result for case" in Russian in a Russian
+  course and in English (the texts as before) in an English one; the notes on a cell's
+  limits and a dead kernel's reasons likewise, and the note is recognised in both.
 """
 
 from __future__ import annotations
