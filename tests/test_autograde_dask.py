@@ -17,10 +17,9 @@ terminated (SIGTERM) while it grades leaves no process behind, and the next run 
 rest.
 
 Cost: a grade depends only on the notebook, so the serial run grades each *distinct*
-submission once (4 notebooks, not 100); the 100 copies all go through Dask. On a quiet
-2-core machine the file takes about 130 s, 90 s of it the 100 submissions with the killed
-worker (188 s and 152 s with other work on the machine, load average 3 to 5); -s prints
-that time and the throughput.
+submission once (4 notebooks, not 100); the 100 copies all go through Dask. The file took
+175 s on a 2-core machine with little else running, 104 s of it the 100 submissions with
+the killed worker (90 s in another run); -s prints that time and the throughput.
 """
 
 from __future__ import annotations
