@@ -75,7 +75,10 @@ def instructor_blocks(readme: Path) -> tuple[list[str], list[str]]:
     blocks = [[line for line in block.splitlines() if line.strip()]
               for block in re.findall(r"^```bash\n(.*?)^```", section, re.S | re.M)]
     serial = [b for b in blocks if any(line.startswith("nbgrader generate_assignment") for line in b)]
-    parallel = [b for b in blocks if any(line.startswith("python -m cnncourse.autograde") for line in b)]
+    # the parallel grader on this machine's cores (not the Dask blocks: --dask, --scheduler)
+    parallel = [b for b in blocks if any(line.startswith("python -m cnncourse.autograde")
+                                         and "--dask" not in line and "--scheduler" not in line
+                                         for line in b)]
     assert len(serial) == 1 and len(parallel) == 1, "README's instructor blocks changed shape"
     return serial[0], parallel[0]
 
