@@ -125,5 +125,11 @@ c.HTMLExporter.extra_template_basedirs = [
     os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
 ]
 c.HTMLExporter.filters = {"offline_mathjax": "cnncourse.sandbox.feedback.offline_mathjax"}
+# A course in another language: the page's own words (score lines, cell kinds, comments; literal
+# English in nbgrader's template) come from the course's catalog.
+if language != "en":
+    from cnncourse.sandbox.feedback import feedback_template_dir  # noqa: E402
+
+    c.HTMLExporter.extra_template_basedirs.insert(0, feedback_template_dir(language))
 
 c.CsvExportPlugin.to = os.path.join(root, work, "grades.csv")

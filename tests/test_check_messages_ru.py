@@ -400,6 +400,27 @@ def test_sandboxed_autograde_writes_russian_feedback(tmp_path, monkeypatch):
     assert "ваш код вызвал torch.nn.functional.conv2d" in text
     assert "your code called" not in text
     assert "kernel language: ru" in text  # the sandbox passed the grader's language on
+    # the page's own frame (nbgrader's template) is Russian too: score lines and cell kinds
+    assert "Баллы: " in text and "Тестовая ячейка" in text and "(Наверх)" in text
+    assert "Score" not in text and "Test cell" not in text and "Grade cell" not in text
+    assert "скрытые тесты: здесь автопроверка запустила ещё случаи" in text
+    assert "hidden tests: the autograder" not in text
+
+
+def test_the_feedback_pages_own_words_come_from_the_catalog():
+    """nbgrader's feedback template, with its literal English words replaced: unchanged in
+    English, every word replaced in Russian (a pattern nbgrader's template no longer has
+    raises, so a new nbgrader cannot leave the Russian page English unnoticed)."""
+    from cnncourse.sandbox import feedback
+
+    english = feedback.translated_feedback_template("en")
+    assert english == feedback._nbgrader_feedback_template().read_text(encoding="utf-8")
+    russian = feedback.translated_feedback_template("ru")
+    for pattern, _message, _form in feedback.FEEDBACK_WORDS:
+        assert pattern.search(english) and not pattern.search(russian), pattern.pattern
+    assert "Баллы: " in russian and "<b>Комментарии:</b>" in russian
+    folder = Path(feedback.feedback_template_dir("ru"))
+    assert (folder / "feedback" / "index.html.j2").read_text(encoding="utf-8") == russian
 
 
 
