@@ -316,13 +316,10 @@ def install(shell=None) -> bool:
     """Make IPython's ``image/png`` formatter of matplotlib figures draw each figure in every
     language (see the module's docstring). Returns whether it is installed (False outside
     IPython or when no PNG formatter is set). Idempotent."""
+    from IPython import get_ipython  # a dependency of the package (pyproject.toml)
     from matplotlib.figure import Figure
 
     if shell is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return False
         shell = get_ipython()
     if shell is None:
         return False
